@@ -1,0 +1,11 @@
+/* commands.h - one function per `omnic` subcommand (one file each in src/cli/). */
+#ifndef OMNIC_CLI_COMMANDS_H
+#define OMNIC_CLI_COMMANDS_H
+
+/* argv[0] is the subcommand name; return the process exit code. */
+int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+
+#endif

@@ -1,0 +1,45 @@
+/* main.c - the `omnic` command: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "omnic.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"info", cmd_info, "describe a model folder (architecture, sizes, dtypes, components)"},
+    {"run", cmd_run, "generate text from a prompt (raw text or --ids)"},
+    {"logits", cmd_logits, "write prompt logits [T, vocab] as float32 .npy (conformance)"},
+    {"tokenize", cmd_tokenize, "tokenize text with the model folder's tokenizer.json"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "omnic %s - HyperCLOVA X SEED models on your own machine\n\n"
+               "usage: omnic <command> [options]   (omnic <command> --help)\n\ncommands:\n",
+            OMNIC_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("omnic %s\n", OMNIC_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "omnic: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

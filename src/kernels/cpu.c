@@ -1,0 +1,38 @@
+/* cpu.c - runtime CPU-feature dispatch for the kernels (see kernels.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/matmul_impl.h"
+
+static const char *level = NULL;
+matmul_fn k_matmul_rows = matmul_rows_scalar;
+
+int kernels_force(const char *name) {
+    if (strcmp(name, "scalar") == 0) {
+        k_matmul_rows = matmul_rows_scalar;
+        level = "scalar";
+        return 0;
+    }
+#if defined(__x86_64__)
+    if (strcmp(name, "avx512") == 0) {
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+            !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("fma") ||
+            !__builtin_cpu_supports("f16c"))
+            return -1;
+        k_matmul_rows = matmul_rows_avx512;
+        level = "avx512";
+        return 0;
+    }
+#endif
+    return -1;
+}
+
+const char *kernels_init(void) {
+    if (level) return level;
+    const char *env = getenv("OMNIC_SIMD");
+    if (env && *env && kernels_force(env) == 0) return level;
+    if (kernels_force("avx512") != 0) kernels_force("scalar");
+    return level;
+}

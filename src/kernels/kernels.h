@@ -1,0 +1,50 @@
+/* kernels.h - the numerical kernels the models are built from. Matrices are
+ * row-major; a weight W of shape [rows][cols] (PyTorch nn.Linear [out][in]) may be
+ * stored as F32, F16 or BF16 and is read in place (mmap). Activations are float32.
+ * Every kernel has a portable scalar version; faster versions are picked at run
+ * time by CPU feature (kernels_init), and OMNIC_SIMD=scalar forces the scalar path. */
+#ifndef OMNIC_KERNELS_H
+#define OMNIC_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "core/threads.h"
+
+typedef struct kweight {
+    const void *data;   /* rows*cols elements of dt, row-major */
+    omnic_dtype dt;
+    int rows, cols;
+} kweight;
+
+/* Select implementations for this CPU (idempotent; called by omnic_model_open).
+ * Returns the name of the chosen level ("avx512", "scalar"). */
+const char *kernels_init(void);
+/* Force a level by name ("scalar", "avx512"); returns 0 on success. */
+int kernels_force(const char *level);
+
+/* y[t][r] = sum_c x[t][c] * W[r][c] for t < n, r < rows.
+ * x: [n][W->cols] (row stride W->cols), y: [n][W->rows] (row stride W->rows).
+ * Work is split across the pool by rows of W; each weight row is read once per
+ * call whatever n is (the prefill path relies on this). */
+void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
+
+/* Convert n elements of row `row` of W to float32. */
+void k_row_to_f32(const kweight *w, int row, float *out);
+
+/* out[i] = x[i] / sqrt(mean(x^2) + eps) * g[i]; n = vector length. */
+void k_rmsnorm(float *out, const float *x, const float *g, int n, float eps);
+
+/* In-place rotate-half RoPE on one head vector v[d] given cos/sin[d/2]. */
+void k_rope_half(float *v, const float *cos_t, const float *sin_t, int d);
+
+/* a[i] = silu(a[i]) * b[i] */
+void k_silu_mul(float *a, const float *b, int n);
+
+/* y[i] += s * x[i] */
+void k_axpy(float *y, const float *x, float s, int n);
+
+/* dot product of two float vectors */
+float k_dot(const float *a, const float *b, int n);
+
+#endif

@@ -1,0 +1,50 @@
+/* matmul.c - threaded y = x * W^T over F32/F16/BF16 weights: the scalar version
+ * and the row split across the pool. */
+#include "kernels/kernels.h"
+#include "kernels/matmul_impl.h"
+
+void k_row_to_f32(const kweight *w, int row, float *out) {
+    size_t off = (size_t)row * (size_t)w->cols;
+    switch (w->dt) {
+    case DT_F32: memcpy(out, (const float *)w->data + off, (size_t)w->cols * 4); break;
+    case DT_BF16: {
+        const uint16_t *p = (const uint16_t *)w->data + off;
+        for (int c = 0; c < w->cols; c++) out[c] = bf16_to_f32(p[c]);
+        break;
+    }
+    case DT_F16: {
+        const uint16_t *p = (const uint16_t *)w->data + off;
+        for (int c = 0; c < w->cols; c++) out[c] = f16_to_f32(p[c]);
+        break;
+    }
+    default: memset(out, 0, (size_t)w->cols * 4); break;
+    }
+}
+
+/* Scalar: convert a weight row once, then dot it with all n inputs. */
+void matmul_rows_scalar(const kweight *w, const float *x, int n, float *y, int r0, int r1) {
+    float row[w->cols > 0 ? w->cols : 1];
+    for (int r = r0; r < r1; r++) {
+        k_row_to_f32(w, r, row);
+        for (int t = 0; t < n; t++) {
+            const float *xt = x + (size_t)t * w->cols;
+            float acc = 0.f;
+            for (int c = 0; c < w->cols; c++) acc += row[c] * xt[c];
+            y[(size_t)t * w->rows + r] = acc;
+        }
+    }
+}
+
+typedef struct { const kweight *w; const float *x; int n; float *y; } mm_job;
+
+static void mm_worker(void *arg, int ith, int nth) {
+    mm_job *j = arg;
+    int lo, hi;
+    omnic_split(j->w->rows, 16, ith, nth, &lo, &hi);
+    if (lo < hi) k_matmul_rows(j->w, j->x, j->n, j->y, lo, hi);
+}
+
+void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *y) {
+    mm_job j = {w, x, n, y};
+    omnic_pool_run(pool, mm_worker, &j);
+}

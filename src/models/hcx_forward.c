@@ -1,0 +1,207 @@
+/* hcx_forward.c - the HyperCLOVA X decoder forward pass (llm.md §1.3) over a
+ * chunk of tokens with a KV cache. Plain Llama is the special case with unit
+ * multipliers and no post-norms. Activations and the cache are float32. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "models/hcx.h"
+
+#define CHUNK 64 /* prompt tokens per batched step: weights are read once per chunk */
+
+struct omnic_ctx {
+    omnic_model *m;
+    int n_ctx, pos, nth;
+    float *kc, *vc;              /* [L][n_ctx][Hkv*d], rotated keys and values */
+    float *x, *xb, *q, *k, *v;   /* [CHUNK][...] activations */
+    float *att, *hb, *hb2;
+    float *cosb, *sinb;          /* [CHUNK][d/2] */
+    float *scores;               /* [nth][n_ctx] */
+    float *inv_freq;             /* [d/2] */
+};
+
+int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
+    *out = NULL;
+    const omnic_model_info *I = &m->info;
+    if (n_ctx <= 0) n_ctx = I->max_pos;
+    int nth = omnic_pool_size(m->pool), D = I->hidden_size, qd = I->n_heads * I->head_dim,
+        kvd = I->n_kv_heads * I->head_dim, F = I->ffn_size, hd2 = I->head_dim / 2;
+    int wide = D > qd ? D : qd;
+    double kv_bytes = 2.0 * I->n_layers * (double)n_ctx * kvd * sizeof(float);
+    double scratch = ((double)CHUNK * (2.0 * D + wide + qd + 2.0 * kvd + 2.0 * F + 2.0 * hd2) + (double)nth * n_ctx) * 4;
+    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (kv_bytes + scratch > phys)
+        return omnic_err(OMNIC_ENOMEM,
+                         "not enough memory: a context of %d tokens needs %.1f GiB of KV cache and scratch, this machine has "
+                         "%.1f GiB (use a smaller --ctx)",
+                         n_ctx, (kv_bytes + scratch) / (1 << 30), phys / (1 << 30));
+    omnic_ctx *c = calloc(1, sizeof *c);
+    if (!c) return omnic_err(OMNIC_ENOMEM, "not enough memory for a context");
+    c->m = m;
+    c->n_ctx = n_ctx;
+    c->nth = nth;
+    size_t kvn = (size_t)I->n_layers * (size_t)n_ctx * (size_t)kvd;
+    c->kc = calloc(kvn, sizeof(float));
+    c->vc = calloc(kvn, sizeof(float));
+    c->x = malloc((size_t)CHUNK * D * 4);
+    c->xb = malloc((size_t)CHUNK * wide * 4);
+    c->q = malloc((size_t)CHUNK * qd * 4);
+    c->k = malloc((size_t)CHUNK * kvd * 4);
+    c->v = malloc((size_t)CHUNK * kvd * 4);
+    c->att = malloc((size_t)CHUNK * qd * 4);
+    c->hb = malloc((size_t)CHUNK * (F > wide ? F : wide) * 4);
+    c->hb2 = malloc((size_t)CHUNK * F * 4);
+    c->cosb = malloc((size_t)CHUNK * hd2 * 4);
+    c->sinb = malloc((size_t)CHUNK * hd2 * 4);
+    c->scores = malloc((size_t)nth * n_ctx * 4);
+    c->inv_freq = malloc((size_t)hd2 * 4);
+    if (!c->kc || !c->vc || !c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->cosb ||
+        !c->sinb || !c->scores || !c->inv_freq) {
+        omnic_ctx_free(c);
+        return omnic_err(OMNIC_ENOMEM, "not enough memory for a context of %d tokens", n_ctx);
+    }
+    /* transformers: inv_freq = 1 / base^(float32(2i) / float32(d)), in fp32 */
+    for (int i = 0; i < hd2; i++)
+        c->inv_freq[i] = (float)(1.0 / pow((double)I->rope_theta, (double)((float)(2 * i) / (float)I->head_dim)));
+    *out = c;
+    return OMNIC_OK;
+}
+
+void omnic_ctx_free(omnic_ctx *c) {
+    if (!c) return;
+    float *p[] = {c->kc, c->vc, c->x, c->xb, c->q, c->k, c->v, c->att, c->hb, c->hb2, c->cosb, c->sinb, c->scores, c->inv_freq};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
+    free(c);
+}
+
+int omnic_ctx_pos(const omnic_ctx *c) { return c->pos; }
+void omnic_ctx_reset(omnic_ctx *c) { c->pos = 0; }
+
+/* Causal GQA attention for the chunk: one task per (token, head). */
+typedef struct { omnic_ctx *c; int layer, n, p0; } att_job;
+
+static void attention_worker(void *arg, int ith, int nth) {
+    att_job *j = arg;
+    omnic_ctx *c = j->c;
+    const omnic_model_info *I = &c->m->info;
+    int H = I->n_heads, d = I->head_dim, kvd = I->n_kv_heads * d, group = H / I->n_kv_heads;
+    const float *kc = c->kc + (size_t)j->layer * c->n_ctx * kvd, *vc = c->vc + (size_t)j->layer * c->n_ctx * kvd;
+    float *s = c->scores + (size_t)ith * c->n_ctx;
+    int lo, hi;
+    omnic_split(j->n * H, 1, ith, nth, &lo, &hi);
+    for (int task = lo; task < hi; task++) {
+        int t = task / H, h = task % H, g = h / group, npos = j->p0 + t + 1;
+        const float *q = c->q + (size_t)t * H * d + (size_t)h * d;
+        float mx = -INFINITY;
+        for (int u = 0; u < npos; u++) {
+            s[u] = I->attn_mult * k_dot(q, kc + (size_t)u * kvd + (size_t)g * d, d);
+            if (s[u] > mx) mx = s[u];
+        }
+        float sum = 0.f;
+        for (int u = 0; u < npos; u++) sum += (s[u] = expf(s[u] - mx));
+        float *o = c->att + (size_t)t * H * d + (size_t)h * d;
+        memset(o, 0, (size_t)d * sizeof(float));
+        for (int u = 0; u < npos; u++) k_axpy(o, vc + (size_t)u * kvd + (size_t)g * d, s[u] / sum, d);
+    }
+}
+
+static void add_bias(float *y, const float *b, int n, int dim) {
+    if (b)
+        for (int t = 0; t < n; t++) k_axpy(y + (size_t)t * dim, b, 1.f, dim);
+}
+
+/* Run n <= CHUNK tokens at positions pos..pos+n-1; leaves the final hidden
+ * states (before the final norm) in c->x. */
+static void forward_chunk(omnic_ctx *c, const int32_t *ids, int n) {
+    omnic_model *m = c->m;
+    const omnic_model_info *I = &m->info;
+    int D = I->hidden_size, d = I->head_dim, H = I->n_heads, KV = I->n_kv_heads, F = I->ffn_size;
+    int qd = H * d, kvd = KV * d, p0 = c->pos;
+    omnic_pool *pool = m->pool;
+
+    for (int t = 0; t < n; t++) {
+        float *x = c->x + (size_t)t * D;
+        k_row_to_f32(&m->embed, ids[t], x);
+        for (int i = 0; i < D; i++) x[i] *= I->emb_mult;
+        for (int i = 0; i < d / 2; i++) { /* fp32 angle as in the reference */
+            float ang = (float)(p0 + t) * c->inv_freq[i];
+            c->cosb[t * (d / 2) + i] = cosf(ang);
+            c->sinb[t * (d / 2) + i] = sinf(ang);
+        }
+    }
+    for (int l = 0; l < I->n_layers; l++) {
+        const hcx_layer *L = &m->layers[l];
+        /* attention block */
+        for (int t = 0; t < n; t++) k_rmsnorm(c->xb + (size_t)t * D, c->x + (size_t)t * D, L->in_norm, D, I->rms_eps);
+        k_matmul(pool, &L->q, c->xb, n, c->q);
+        k_matmul(pool, &L->k, c->xb, n, c->k);
+        k_matmul(pool, &L->v, c->xb, n, c->v);
+        add_bias(c->q, L->bq, n, qd);
+        add_bias(c->k, L->bk, n, kvd);
+        add_bias(c->v, L->bv, n, kvd);
+        for (int t = 0; t < n; t++) {
+            const float *cs = c->cosb + t * (d / 2), *sn = c->sinb + t * (d / 2);
+            for (int h = 0; h < H; h++) k_rope_half(c->q + (size_t)t * qd + h * d, cs, sn, d);
+            for (int h = 0; h < KV; h++) k_rope_half(c->k + (size_t)t * kvd + h * d, cs, sn, d);
+            size_t at = ((size_t)l * c->n_ctx + (size_t)(p0 + t)) * kvd;
+            memcpy(c->kc + at, c->k + (size_t)t * kvd, (size_t)kvd * 4);
+            memcpy(c->vc + at, c->v + (size_t)t * kvd, (size_t)kvd * 4);
+        }
+        att_job aj = {c, l, n, p0};
+        omnic_pool_run(pool, attention_worker, &aj);
+        k_matmul(pool, &L->o, c->att, n, c->hb);
+        add_bias(c->hb, L->bo, n, D);
+        for (int t = 0; t < n; t++) {
+            float *y = c->hb + (size_t)t * D;
+            if (L->post1) k_rmsnorm(y, y, L->post1, D, I->rms_eps);
+            k_axpy(c->x + (size_t)t * D, y, I->res_mult, D);
+        }
+        /* MLP block */
+        for (int t = 0; t < n; t++) k_rmsnorm(c->xb + (size_t)t * D, c->x + (size_t)t * D, L->pa_norm, D, I->rms_eps);
+        k_matmul(pool, &L->gate, c->xb, n, c->hb);
+        k_matmul(pool, &L->up, c->xb, n, c->hb2);
+        add_bias(c->hb, L->bg, n, F);
+        add_bias(c->hb2, L->bu, n, F);
+        k_silu_mul(c->hb, c->hb2, n * F);
+        k_matmul(pool, &L->down, c->hb, n, c->xb);
+        add_bias(c->xb, L->bd, n, D);
+        for (int t = 0; t < n; t++) {
+            float *z = c->xb + (size_t)t * D;
+            if (L->post2) k_rmsnorm(z, z, L->post2, D, I->rms_eps);
+            k_axpy(c->x + (size_t)t * D, z, I->res_mult, D);
+        }
+    }
+    c->pos += n;
+}
+
+/* logits[r] for the hidden rows x[first .. first+rows) of the last chunk. */
+static void output_logits(omnic_ctx *c, int first, int rows, float *logits) {
+    omnic_model *m = c->m;
+    const omnic_model_info *I = &m->info;
+    int D = I->hidden_size, V = I->vocab_size;
+    for (int r = 0; r < rows; r++)
+        k_rmsnorm(c->xb + (size_t)r * D, c->x + (size_t)(first + r) * D, m->final_norm, D, I->rms_eps);
+    k_matmul(m->pool, &m->output, c->xb, rows, logits);
+    if (I->logit_scale != 1.0f)
+        for (size_t i = 0; i < (size_t)rows * V; i++) logits[i] *= I->logit_scale;
+}
+
+int omnic_eval(omnic_ctx *c, const int32_t *ids, int n, float *logits, int all_logits) {
+    const omnic_model_info *I = &c->m->info;
+    if (n <= 0) return omnic_err(OMNIC_EINVAL, "omnic_eval: no tokens");
+    if (c->pos + n > c->n_ctx)
+        return omnic_err(OMNIC_EINVAL, "context full: %d tokens held + %d new > context size %d", c->pos, n, c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= I->vocab_size)
+            return omnic_err(OMNIC_EINVAL, "token id %d at index %d is outside the vocabulary [0, %d)", ids[i], i, I->vocab_size);
+    for (int done = 0; done < n;) {
+        int k = n - done < CHUNK ? n - done : CHUNK;
+        forward_chunk(c, ids + done, k);
+        if (logits && all_logits) output_logits(c, 0, k, logits + (size_t)done * I->vocab_size);
+        done += k;
+        if (logits && !all_logits && done == n) output_logits(c, k - 1, 1, logits);
+    }
+    return OMNIC_OK;
+}
