@@ -516,10 +516,36 @@ def main():
                 js_ok = name.startswith("hcx") or (name.startswith("synth_nf"))
                 compare_decode(name, path, dlists[i], skip, r, js_ok=js_ok)
 
-        # 3. CLI errors
+        # 3. every split behaviour (Tokenizers.js lacks the merged ones: Rust only)
+        split_behaviors(tmp)
+
+        # 4. CLI errors
         cli_errors(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def split_behaviors(tmp):
+    vocab = {B2C[b]: b for b in range(256)}
+    for i, c in enumerate(["the", "final", "countdown", "-", "the-", "final-", "-final", "-countdown", "--"]):
+        vocab[c] = 300 + i
+    texts = ["the-final--countdown", "-the--", "---", "no delimiter", "a-b-c"]
+    jobs, paths = [], []
+    for beh in ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"):
+        for inv in (False, True):
+            pre = {"type": "Sequence", "pretokenizers": [
+                {"type": "Split", "pattern": {"String": "-"}, "behavior": beh, "invert": inv}, BYTELEVEL_PRE]}
+            tj = make_tokenizer(vocab, [], ignore_merges=True, pre=pre)
+            d = os.path.join(tmp, f"split_{beh}_{int(inv)}")
+            os.makedirs(d)
+            with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+                json.dump(tj, f)
+            paths.append((f"split_{beh}_{'invert' if inv else 'plain'}", d))
+            jobs.append({"tokenizer": d, "texts_b64": [b64(t.encode()) for t in texts], "engines": ["rust"]})
+    res = run_oracle(jobs)
+    for (name, d), r in zip(paths, res):
+        compare_encode(name, d, [(t, t.encode()) for t in texts], tmp, dict(r, js={}),
+                       js_skip=set(texts))
 
 
 def cli_errors(tmp):
