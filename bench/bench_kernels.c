@@ -1,0 +1,123 @@
+/* bench_kernels.c - throughput of k_matmul (the selected kernel level) on the
+ * 0.5B/1.5B weight shapes: GB/s of weights streamed for n=1 (decode) and GFLOP/s
+ * for n=64/512 (prefill), with 1 and 2 threads.
+ *
+ * Build (after `make`, independent of the Makefile):
+ *   cc -O2 -Iinclude -Isrc bench/bench_kernels.c build/libomnic.a -lm -pthread -o build/bench_kernels
+ * Run:
+ *   build/bench_kernels [-d bf16|f16|f32|all] [-n N,...] [-t T,...] [-s scalar|avx512] [-q]
+ * -q: quicker (shorter timing windows). For n=1 the weights are rotated through
+ * enough copies to total >= 1 GiB, so the figure is DRAM bandwidth, not cache. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/dtype.h"
+#include "core/threads.h"
+#include "kernels/kernels.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static unsigned rng = 12345;
+static float frand(void) {
+    rng = rng * 1664525u + 1013904223u;
+    return ((rng >> 8) & 0xffff) / 32768.f - 1.f;
+}
+
+static int parse_list(const char *s, int *out, int max) {
+    int k = 0;
+    while (*s && k < max) {
+        out[k++] = atoi(s);
+        const char *c = strchr(s, ',');
+        if (!c) break;
+        s = c + 1;
+    }
+    return k;
+}
+
+int main(int argc, char **argv) {
+    static const int shapes[][2] = {{1024, 1024}, {2048, 7168}, {7168, 2048}, {110592, 1024}};
+    const char *dts = "bf16", *level = NULL;
+    int ns[8] = {1, 64, 512}, nn = 3, ts[8] = {1, 2}, nt = 2, quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-d") && i + 1 < argc) dts = argv[++i];
+        else if (!strcmp(argv[i], "-n") && i + 1 < argc) nn = parse_list(argv[++i], ns, 8);
+        else if (!strcmp(argv[i], "-t") && i + 1 < argc) nt = parse_list(argv[++i], ts, 8);
+        else if (!strcmp(argv[i], "-s") && i + 1 < argc) level = argv[++i];
+        else if (!strcmp(argv[i], "-q")) quick = 1;
+        else {
+            fprintf(stderr, "usage: %s [-d bf16|f16|f32|all] [-n N,...] [-t T,...] [-s level] [-q]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (level && kernels_force(level) != 0) {
+        fprintf(stderr, "kernel level '%s' not available\n", level);
+        return 1;
+    }
+    printf("kernel level: %s\n", level ? level : kernels_init());
+    omnic_dtype dtl[3];
+    int ndt = 0;
+    if (!strcmp(dts, "all") || !strcmp(dts, "bf16")) dtl[ndt++] = DT_BF16;
+    if (!strcmp(dts, "all") || !strcmp(dts, "f16")) dtl[ndt++] = DT_F16;
+    if (!strcmp(dts, "all") || !strcmp(dts, "f32")) dtl[ndt++] = DT_F32;
+    if (!ndt) { fprintf(stderr, "unknown dtype %s\n", dts); return 2; }
+    double window = quick ? 0.15 : 0.5;
+    printf("%-6s %-13s %4s %3s %10s %10s %10s\n", "dtype", "rows x cols", "n", "thr", "ms/call", "GB/s", "GFLOP/s");
+    for (int di = 0; di < ndt; di++) {
+        omnic_dtype dt = dtl[di];
+        int es = dt == DT_F32 ? 4 : 2;
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            int rows = shapes[si][0], cols = shapes[si][1];
+            size_t welems = (size_t)rows * cols, wbytes = welems * es;
+            int ncopy = (int)((1ull << 30) / wbytes) + 1;
+            if (ncopy > 512) ncopy = 512;
+            char *wdata = malloc(wbytes * ncopy);
+            if (!wdata) { fprintf(stderr, "out of memory\n"); return 1; }
+            for (size_t i = 0; i < welems; i++) {
+                float v = frand() * 0.05f;
+                if (dt == DT_F32) memcpy(wdata + i * 4, &v, 4);
+                else {
+                    uint16_t h = dt == DT_BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+                    memcpy(wdata + i * 2, &h, 2);
+                }
+            }
+            for (int c = 1; c < ncopy; c++) memcpy(wdata + c * wbytes, wdata, wbytes);
+            for (int ni = 0; ni < nn; ni++) {
+                int n = ns[ni];
+                float *x = malloc((size_t)n * cols * 4), *y = malloc((size_t)n * rows * 4);
+                if (!x || !y) { fprintf(stderr, "out of memory\n"); return 1; }
+                for (size_t i = 0; i < (size_t)n * cols; i++) x[i] = frand();
+                int rot = n == 1 ? ncopy : 1;
+                for (int ti = 0; ti < nt; ti++) {
+                    omnic_pool *pool = omnic_pool_new(ts[ti]);
+                    usleep(20000); /* let workers start (see report: pool start-up race) */
+                    kweight w = {wdata, dt, rows, cols};
+                    k_matmul(pool, &w, x, n, y); /* warm-up */
+                    long calls = 0;
+                    double t0 = now(), el;
+                    do {
+                        w.data = wdata + (size_t)(calls % rot) * wbytes;
+                        k_matmul(pool, &w, x, n, y);
+                        calls++;
+                        el = now() - t0;
+                    } while (el < window || calls < 2);
+                    double per = el / calls;
+                    printf("%-6s %6dx%-6d %4d %3d %10.3f %10.2f %10.2f\n", dtype_name(dt), rows, cols, n, ts[ti],
+                           per * 1e3, wbytes / per * 1e-9, 2.0 * n * welems / per * 1e-9);
+                    fflush(stdout);
+                    omnic_pool_free(pool);
+                }
+                free(x);
+                free(y);
+            }
+            free(wdata);
+        }
+    }
+    return 0;
+}
