@@ -91,8 +91,16 @@ int cmd_run(int argc, char **argv) {
     if (ids_s && cli_parse_ids("--ids", ids_s, &ids, &n)) return 2;
     if (omnic_model_open(dir, (int)threads, &m)) { cli_fail(); goto done; }
     const omnic_model_info *I = omnic_model_get_info(m);
-    if (!print_ids || !ids) {
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] >= I->vocab_size) {
+            fprintf(stderr, "omnic: --ids: id %d (index %zu) is outside the vocabulary [0, %d)\n", ids[i], i, I->vocab_size);
+            goto done;
+        }
+    if (!ids) {
         if (omnic_tokenizer_load(dir, &tok)) { cli_fail(); goto done; }
+    } else if (!print_ids && omnic_tokenizer_load(dir, &tok)) {
+        fprintf(stderr, "omnic: %s; printing token ids instead of text\n", omnic_errmsg());
+        print_ids = 1;
     }
     if (file) {
         FILE *f = fopen(file, "rb");
@@ -112,7 +120,7 @@ int cmd_run(int argc, char **argv) {
     if (n == 0) { fprintf(stderr, "omnic: the prompt is empty after tokenization\n"); goto done; }
     for (size_t i = 0; i < n; i++)
         if (ids[i] >= I->vocab_size) {
-            fprintf(stderr, "omnic: --ids: id %d (index %zu) is outside the vocabulary [0, %d)\n", ids[i], i, I->vocab_size);
+            fprintf(stderr, "omnic: the tokenizer produced id %d, outside the model's vocabulary [0, %d)\n", ids[i], I->vocab_size);
             goto done;
         }
     if (!ignore_eos && I->eos_id >= 0 && n_stop < 64) stops[n_stop++] = I->eos_id;

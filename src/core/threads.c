@@ -4,6 +4,7 @@
 #include "core/threads.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,7 +15,8 @@
 #define cpu_relax() ((void)0)
 #endif
 
-#define SPIN_ITERS 200000
+#define SPIN_ITERS 50000 /* ~2-5 ms of pause before a worker sleeps */
+#define YIELD_EVERY 1024 /* give the core away now and then: matters when oversubscribed */
 
 struct omnic_pool {
     int n;
@@ -39,7 +41,7 @@ static void *worker(void *v) {
         int spins = 0;
         while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && spins < SPIN_ITERS) {
             cpu_relax();
-            spins++;
+            if (++spins % YIELD_EVERY == 0) sched_yield();
         }
         if (atomic_load(&p->gen) == seen) {
             pthread_mutex_lock(&p->mu);
@@ -105,7 +107,10 @@ void omnic_pool_run(omnic_pool *p, omnic_pool_fn fn, void *arg) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < p->n - 1) cpu_relax();
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < p->n - 1;) {
+        cpu_relax();
+        if (++spins % YIELD_EVERY == 0) sched_yield();
+    }
 }
 
 void omnic_split(int n, int align, int ith, int nth, int *lo, int *hi) {
