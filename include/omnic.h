@@ -49,6 +49,7 @@ typedef struct omnic_model_info {
     int bos_id, eos_id;     /* -1 if absent */
     int has_vision, has_audio, has_discrete_vision, has_discrete_audio, has_decoders;
     int n_files;            /* safetensors shards */
+    int n_threads;          /* worker threads of this model's pool */
 } omnic_model_info;
 
 /* Open a Hugging Face model folder (config.json + safetensors). Weights are

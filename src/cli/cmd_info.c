@@ -56,7 +56,7 @@ int cmd_info(int argc, char **argv) {
                I->res_mult, I->logit_scale);
         printf("post-norms:   %s; embeddings %s; biases: attention %s, mlp %s\n", I->post_norm ? "on (Peri-LN)" : "off",
                I->tied ? "tied" : "untied", I->attn_bias ? "yes" : "no", I->mlp_bias ? "yes" : "no");
-        printf("parameters:   %.3f B (LLM), %s, %.2f GiB in %d file%s (memory-mapped)\n", I->n_params / 1e9, I->dtypes,
+        printf("parameters:   %.1f M (LLM), %s, %.2f GiB in %d file%s (memory-mapped)\n", I->n_params / 1e6, I->dtypes,
                I->weight_bytes / gib, I->n_files, I->n_files == 1 ? "" : "s");
         printf("memory:       %.2f GiB weights + %.2f GiB f32 KV cache at %d tokens\n", I->weight_bytes / gib, kv / gib, ctx);
         printf("components:   LLM%s%s%s%s%s\n", I->has_vision ? ", vision encoder" : "", I->has_audio ? ", audio encoder" : "",

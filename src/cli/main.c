@@ -13,6 +13,7 @@ static const struct {
     {"info", cmd_info, "describe a model folder (architecture, sizes, dtypes, components)"},
     {"run", cmd_run, "generate text from a prompt (raw text or --ids)"},
     {"logits", cmd_logits, "write prompt logits [T, vocab] as float32 .npy (conformance)"},
+    {"bench", cmd_bench, "prefill (pp) and decode (tg) tokens/s, llama-bench style"},
     {"tokenize", cmd_tokenize, "tokenize text with the model folder's tokenizer.json"},
 };
 

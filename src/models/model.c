@@ -31,6 +31,7 @@ int omnic_model_open(const char *dir, int n_threads, omnic_model **out) {
         m->info.has_decoders = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
         m->pool = omnic_pool_new(n_threads);
         if (!m->pool) rc = omnic_err(OMNIC_ENOMEM, "cannot start worker threads");
+        else m->info.n_threads = omnic_pool_size(m->pool);
     }
     if (rc) {
         omnic_model_close(m);
