@@ -73,6 +73,12 @@ void omnic_ctx_reset(omnic_ctx *c);      /* forget the cache */
  * (the last position only). */
 int omnic_eval(omnic_ctx *c, const int32_t *ids, int n, float *logits, int all_logits);
 
+/* One decode step for n distinct sequences of the same model at once (the
+ * weights are read once for all of them): token ids[i] is appended to ctxs[i].
+ * logits (if non-NULL) receives [n][vocab]. n <= 64. Not thread-safe with
+ * other evaluations on the same model. */
+int omnic_eval_batch(omnic_ctx **ctxs, const int32_t *ids, int n, float *logits);
+
 /* ---- sampling ---------------------------------------------------------------- */
 
 typedef struct omnic_sampling {

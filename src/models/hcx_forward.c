@@ -18,9 +18,13 @@ struct omnic_ctx {
     float *x, *xb, *q, *k, *v;   /* [CHUNK][...] activations */
     float *att, *hb, *hb2;
     float *cosb, *sinb;          /* [CHUNK][d/2] */
-    float *scores;               /* [nth][n_ctx] */
     float *inv_freq;             /* [d/2] */
 };
+
+/* One row of a batched step: a token of some sequence at some position. A
+ * prompt chunk is rows of one context at consecutive positions; a batched
+ * decode step is one row per context. */
+typedef struct { omnic_ctx *c; int pos; } hcx_row;
 
 int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
     *out = NULL;
@@ -30,7 +34,7 @@ int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
         kvd = I->n_kv_heads * I->head_dim, F = I->ffn_size, hd2 = I->head_dim / 2;
     int wide = D > qd ? D : qd;
     double kv_bytes = 2.0 * I->n_layers * (double)n_ctx * kvd * sizeof(float);
-    double scratch = ((double)CHUNK * (2.0 * D + wide + qd + 2.0 * kvd + 2.0 * F + 2.0 * hd2) + (double)nth * n_ctx) * 4;
+    double scratch = (double)CHUNK * (2.0 * D + wide + qd + 2.0 * kvd + 2.0 * F + 2.0 * hd2) * 4;
     double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (kv_bytes + scratch > phys)
         return omnic_err(OMNIC_ENOMEM,
@@ -55,10 +59,9 @@ int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
     c->hb2 = malloc((size_t)CHUNK * F * 4);
     c->cosb = malloc((size_t)CHUNK * hd2 * 4);
     c->sinb = malloc((size_t)CHUNK * hd2 * 4);
-    c->scores = malloc((size_t)nth * n_ctx * 4);
     c->inv_freq = malloc((size_t)hd2 * 4);
     if (!c->kc || !c->vc || !c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->cosb ||
-        !c->sinb || !c->scores || !c->inv_freq) {
+        !c->sinb || !c->inv_freq) {
         omnic_ctx_free(c);
         return omnic_err(OMNIC_ENOMEM, "not enough memory for a context of %d tokens", n_ctx);
     }
@@ -71,7 +74,7 @@ int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
 
 void omnic_ctx_free(omnic_ctx *c) {
     if (!c) return;
-    float *p[] = {c->kc, c->vc, c->x, c->xb, c->q, c->k, c->v, c->att, c->hb, c->hb2, c->cosb, c->sinb, c->scores, c->inv_freq};
+    float *p[] = {c->kc, c->vc, c->x, c->xb, c->q, c->k, c->v, c->att, c->hb, c->hb2, c->cosb, c->sinb, c->inv_freq};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
     free(c);
 }
@@ -79,31 +82,42 @@ void omnic_ctx_free(omnic_ctx *c) {
 int omnic_ctx_pos(const omnic_ctx *c) { return c->pos; }
 void omnic_ctx_reset(omnic_ctx *c) { c->pos = 0; }
 
-/* Causal GQA attention for the chunk: one task per (token, head). */
-typedef struct { omnic_ctx *c; int layer, n, p0; } att_job;
+/* Causal GQA attention, one task per (row, head), each row over its own
+ * sequence's cache up to its position. Single-pass softmax with a running max
+ * (no score buffer, so rows of different context sizes can share a step). */
+typedef struct { omnic_ctx *sc; const hcx_row *rows; int layer, n; } att_job;
 
 static void attention_worker(void *arg, int ith, int nth) {
     att_job *j = arg;
-    omnic_ctx *c = j->c;
-    const omnic_model_info *I = &c->m->info;
+    omnic_ctx *sc = j->sc;
+    const omnic_model_info *I = &sc->m->info;
     int H = I->n_heads, d = I->head_dim, kvd = I->n_kv_heads * d, group = H / I->n_kv_heads;
-    const float *kc = c->kc + (size_t)j->layer * c->n_ctx * kvd, *vc = c->vc + (size_t)j->layer * c->n_ctx * kvd;
-    float *s = c->scores + (size_t)ith * c->n_ctx;
     int lo, hi;
     omnic_split(j->n * H, 1, ith, nth, &lo, &hi);
     for (int task = lo; task < hi; task++) {
-        int t = task / H, h = task % H, g = h / group, npos = j->p0 + t + 1;
-        const float *q = c->q + (size_t)t * H * d + (size_t)h * d;
-        float mx = -INFINITY;
-        for (int u = 0; u < npos; u++) {
-            s[u] = I->attn_mult * k_dot(q, kc + (size_t)u * kvd + (size_t)g * d, d);
-            if (s[u] > mx) mx = s[u];
-        }
-        float sum = 0.f;
-        for (int u = 0; u < npos; u++) sum += (s[u] = expf(s[u] - mx));
-        float *o = c->att + (size_t)t * H * d + (size_t)h * d;
+        int t = task / H, h = task % H, g = h / group;
+        const omnic_ctx *c = j->rows[t].c;
+        int npos = j->rows[t].pos + 1;
+        size_t base = (size_t)j->layer * c->n_ctx * kvd + (size_t)g * d;
+        const float *kc = c->kc + base, *vc = c->vc + base;
+        const float *q = sc->q + (size_t)t * H * d + (size_t)h * d;
+        float *o = sc->att + (size_t)t * H * d + (size_t)h * d;
+        float mx = -INFINITY, sum = 0.f;
         memset(o, 0, (size_t)d * sizeof(float));
-        for (int u = 0; u < npos; u++) k_axpy(o, vc + (size_t)u * kvd + (size_t)g * d, s[u] / sum, d);
+        for (int u = 0; u < npos; u++) {
+            float s = I->attn_mult * k_dot(q, kc + (size_t)u * kvd, d);
+            if (s > mx) {
+                float r = expf(mx - s); /* 0 on the first key */
+                sum *= r;
+                for (int i = 0; i < d; i++) o[i] *= r;
+                mx = s;
+            }
+            float w = expf(s - mx);
+            sum += w;
+            k_axpy(o, vc + (size_t)u * kvd, w, d);
+        }
+        float inv = 1.f / sum;
+        for (int i = 0; i < d; i++) o[i] *= inv;
     }
 }
 
@@ -112,13 +126,14 @@ static void add_bias(float *y, const float *b, int n, int dim) {
         for (int t = 0; t < n; t++) k_axpy(y + (size_t)t * dim, b, 1.f, dim);
 }
 
-/* Run n <= CHUNK tokens at positions pos..pos+n-1; leaves the final hidden
- * states (before the final norm) in c->x. */
-static void forward_chunk(omnic_ctx *c, const int32_t *ids, int n) {
+/* Run n <= CHUNK rows through the decoder using c's scratch; writes each row's
+ * k/v into its own context's cache and leaves the final hidden states (before
+ * the final norm) in c->x. Positions are not advanced here. */
+static void forward_rows(omnic_ctx *c, const hcx_row *rows, const int32_t *ids, int n) {
     omnic_model *m = c->m;
     const omnic_model_info *I = &m->info;
     int D = I->hidden_size, d = I->head_dim, H = I->n_heads, KV = I->n_kv_heads, F = I->ffn_size;
-    int qd = H * d, kvd = KV * d, p0 = c->pos;
+    int qd = H * d, kvd = KV * d;
     omnic_pool *pool = m->pool;
 
     for (int t = 0; t < n; t++) {
@@ -126,7 +141,7 @@ static void forward_chunk(omnic_ctx *c, const int32_t *ids, int n) {
         k_row_to_f32(&m->embed, ids[t], x);
         for (int i = 0; i < D; i++) x[i] *= I->emb_mult;
         for (int i = 0; i < d / 2; i++) { /* fp32 angle as in the reference */
-            float ang = (float)(p0 + t) * c->inv_freq[i];
+            float ang = (float)rows[t].pos * c->inv_freq[i];
             c->cosb[t * (d / 2) + i] = cosf(ang);
             c->sinb[t * (d / 2) + i] = sinf(ang);
         }
@@ -145,11 +160,12 @@ static void forward_chunk(omnic_ctx *c, const int32_t *ids, int n) {
             const float *cs = c->cosb + t * (d / 2), *sn = c->sinb + t * (d / 2);
             for (int h = 0; h < H; h++) k_rope_half(c->q + (size_t)t * qd + h * d, cs, sn, d);
             for (int h = 0; h < KV; h++) k_rope_half(c->k + (size_t)t * kvd + h * d, cs, sn, d);
-            size_t at = ((size_t)l * c->n_ctx + (size_t)(p0 + t)) * kvd;
-            memcpy(c->kc + at, c->k + (size_t)t * kvd, (size_t)kvd * 4);
-            memcpy(c->vc + at, c->v + (size_t)t * kvd, (size_t)kvd * 4);
+            omnic_ctx *rc = rows[t].c;
+            size_t at = ((size_t)l * rc->n_ctx + (size_t)rows[t].pos) * kvd;
+            memcpy(rc->kc + at, c->k + (size_t)t * kvd, (size_t)kvd * 4);
+            memcpy(rc->vc + at, c->v + (size_t)t * kvd, (size_t)kvd * 4);
         }
-        att_job aj = {c, l, n, p0};
+        att_job aj = {c, rows, l, n};
         omnic_pool_run(pool, attention_worker, &aj);
         k_matmul(pool, &L->o, c->att, n, c->hb);
         add_bias(c->hb, L->bo, n, D);
@@ -173,7 +189,6 @@ static void forward_chunk(omnic_ctx *c, const int32_t *ids, int n) {
             k_axpy(c->x + (size_t)t * D, z, I->res_mult, D);
         }
     }
-    c->pos += n;
 }
 
 /* logits[r] for the hidden rows x[first .. first+rows) of the last chunk. */
@@ -196,12 +211,39 @@ int omnic_eval(omnic_ctx *c, const int32_t *ids, int n, float *logits, int all_l
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= I->vocab_size)
             return omnic_err(OMNIC_EINVAL, "token id %d at index %d is outside the vocabulary [0, %d)", ids[i], i, I->vocab_size);
+    hcx_row rows[CHUNK];
     for (int done = 0; done < n;) {
         int k = n - done < CHUNK ? n - done : CHUNK;
-        forward_chunk(c, ids + done, k);
+        for (int t = 0; t < k; t++) rows[t] = (hcx_row){c, c->pos + t};
+        forward_rows(c, rows, ids + done, k);
+        c->pos += k;
         if (logits && all_logits) output_logits(c, 0, k, logits + (size_t)done * I->vocab_size);
         done += k;
         if (logits && !all_logits && done == n) output_logits(c, k - 1, 1, logits);
     }
+    return OMNIC_OK;
+}
+
+int omnic_eval_batch(omnic_ctx **ctxs, const int32_t *ids, int n, float *logits) {
+    if (n <= 0) return OMNIC_OK;
+    if (n > CHUNK) return omnic_err(OMNIC_EINVAL, "omnic_eval_batch: at most %d sequences per step", CHUNK);
+    omnic_ctx *c0 = ctxs[0];
+    const omnic_model_info *I = &c0->m->info;
+    hcx_row rows[CHUNK];
+    for (int i = 0; i < n; i++) {
+        if (ctxs[i]->m != c0->m) return omnic_err(OMNIC_EINVAL, "omnic_eval_batch: contexts of different models");
+        for (int j = 0; j < i; j++)
+            if (ctxs[j] == ctxs[i]) return omnic_err(OMNIC_EINVAL, "omnic_eval_batch: context %d appears twice", i);
+        if (ctxs[i]->pos >= ctxs[i]->n_ctx)
+            return omnic_err(OMNIC_EINVAL, "context full: sequence %d holds %d tokens (context size %d)", i, ctxs[i]->pos,
+                             ctxs[i]->n_ctx);
+        if (ids[i] < 0 || ids[i] >= I->vocab_size)
+            return omnic_err(OMNIC_EINVAL, "token id %d of sequence %d is outside the vocabulary [0, %d)", ids[i], i,
+                             I->vocab_size);
+        rows[i] = (hcx_row){ctxs[i], ctxs[i]->pos};
+    }
+    forward_rows(c0, rows, ids, n);
+    for (int i = 0; i < n; i++) ctxs[i]->pos++;
+    if (logits) output_logits(c0, 0, n, logits);
     return OMNIC_OK;
 }
