@@ -27,7 +27,7 @@ import make_random_hcx  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 GOLDEN = os.environ.get("GOLDEN_DIR", "/work/shared/golden")
-TIMEOUT = 300
+TIMEOUT = 120
 N_GEN = 16
 failures = 0
 
@@ -168,8 +168,8 @@ CASES = [
     ("mqa3_absent-key-without-tensors_f16",
      ["--heads", "3", "--kv-heads", "1", "--head-dim", "20", "--post-norm", "absent-key",
       "--post-norm-tensors", "no", "--dtype", "f16"], 10),
-    ("bf16-matrices_f32-norms_rope-parameters",
-     ["--heads", "4", "--kv-heads", "2", "--dtype", "bf16", "--norm-dtype", "f32",
+    ("bf16-matrices_f32-norms_rope-parameters_ffn72",
+     ["--heads", "4", "--kv-heads", "2", "--ffn", "72", "--dtype", "bf16", "--norm-dtype", "f32",
       "--rope-parameters", "--rope-theta", "1000", "--eps", "1e-6"], 12),
     ("sharded3_untied_f32",
      ["--heads", "4", "--kv-heads", "1", "--layers", "3", "--shards", "3", "--untied"], 8),
@@ -181,8 +181,9 @@ CASES = [
     ("llama_with-mult-keys_ignored",
      ["--arch", "llama", "--heads", "4", "--kv-heads", "2", "--tied",
       "--emb-mult", "3.0", "--attn-mult", "0.05", "--res-mult", "0.5", "--logit-scale", "4.0"], 10),
-    ("attention-bias_mlp-bias_f32",
-     ["--heads", "4", "--kv-heads", "2", "--head-dim", "16", "--attention-bias", "--mlp-bias",
+    ("attention-bias_mlp-bias_f32_D40_F88",
+     ["--heads", "4", "--kv-heads", "2", "--head-dim", "16", "--hidden", "40", "--ffn", "88",
+      "--attention-bias", "--mlp-bias",
       "--post-norm", "on"], 9),
     ("long-prompt-70_f32",
      ["--heads", "4", "--kv-heads", "2", "--rope-theta", "500", "--post-norm", "on"], 70),
