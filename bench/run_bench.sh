@@ -31,7 +31,7 @@ for m in "$@"; do
     targs=()
     [ -n "${THREADS:-}" ] && targs=(-t "$THREADS")
     echo "running $m ($PROMPT prompt + $GEN gen tokens) ..." >&2
-    if ! "$OMNIC" run -m "$dir" --ids "$ids" -n "$GEN" --temp 0 "${targs[@]}" >bench/out/$m.stdout 2>"$log"; then
+    if ! "$OMNIC" run -m "$dir" --ids "$ids" -n "$GEN" --temp 0 --ignore-eos "${targs[@]}" >bench/out/$m.stdout 2>"$log"; then
         echo "run_bench: omnic failed on $m, see $log:" >&2; tail -5 "$log" >&2; exit 1
     fi
     line=$(grep -E 'prompt: [0-9]+ tokens, [0-9.]+ ms, [0-9.]+ tok/s; gen: [0-9]+ tokens' "$log" | tail -1 || true)
