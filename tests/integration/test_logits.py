@@ -220,6 +220,26 @@ def generated_cases(tmp):
             shutil.rmtree(d, ignore_errors=True)
 
 
+def layout_equivalence(tmp):
+    """The same weights stored standalone, unified (prefixed, nested config) and in 3
+    shards must give the same engine logits (a check that does not involve the reference)."""
+    name = "gen/layout_equivalence_standalone_unified_sharded"
+    common = BASE + ["--heads", "4", "--kv-heads", "2", "--untied", "--dtype", "bf16", "--seed", "77",
+                     "--quiet"]
+    ids = [5, 17, 300, 2, 9, 41, 128]
+    try:
+        outs = []
+        for i, extra in enumerate([[], ["--unified"], ["--shards", "3"], ["--unified", "--shards", "3"]]):
+            d = os.path.join(tmp, "eq%d" % i)
+            make_random_hcx.main(common + extra + ["--out", d])
+            outs.append(engine_logits(d, ids, tmp))
+            shutil.rmtree(d, ignore_errors=True)
+        diffs = [float(np.abs(o - outs[0]).max()) for o in outs[1:]]
+        report(name, max(diffs) <= 1e-6, "max diffs vs standalone %s" % diffs)
+    except CaseFail as e:
+        report(name, False, str(e))
+
+
 def main():
     if not os.access(OMNIC, os.X_OK):
         report("omnic-binary", False, "%s not found or not executable" % OMNIC)
@@ -228,6 +248,7 @@ def main():
     try:
         golden_cases(tmp)
         generated_cases(tmp)
+        layout_equivalence(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failures else 0
