@@ -13,12 +13,25 @@
  * Column tails use masked loads (no read past the end of a row). */
 #include <immintrin.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/matmul_impl.h"
 
-#define MM_PACK_MIN 8          /* n at which the widen-once path takes over */
+#ifndef MM_PACK_MIN
+#define MM_PACK_MIN 8 /* n at which the widen-once path takes over */
+#endif
+#ifndef MM_XCHUNK_BYTES
 #define MM_XCHUNK_BYTES (768u << 10) /* activations of one token chunk (L2-sized) */
-#define MM_PF_DIST 512         /* decode prefetch distance, in weight elements */
+#endif
+#ifndef MM_KC
+#define MM_KC 1024 /* prefill column panel */
+#endif
+#ifndef MM_PANEL_PF
+#define MM_PANEL_PF 1 /* prefill: prefetch the next row block's panel */
+#endif
+#ifndef MM_PF_DIST
+#define MM_PF_DIST 512 /* decode prefetch distance, in weight elements (0: none) */
+#endif
 
 #define AI static inline __attribute__((always_inline))
 
@@ -53,7 +66,7 @@ AI __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
  * elements) by T token rows (stride xs floats). R is 1 or 4, T <= 6; all compile-
  * time constants after inlining, so acc[][] lives in registers. */
 AI void dot_kernel(int dt, int R, int T, int pf, const void *w, size_t ws, const float *x, size_t xs,
-                   int cols, float *y, size_t ys) {
+                   int cols, float *y, size_t ys, int add) {
     __m512 acc[4][6];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
@@ -64,7 +77,7 @@ AI void dot_kernel(int dt, int R, int T, int pf, const void *w, size_t ws, const
         __m512 wv[4];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            if (pf) /* integer arithmetic: the address may lie past the row's end */
+            if (pf && MM_PF_DIST) /* integer arithmetic: the address may lie past the row's end */
                 _mm_prefetch((const char *)((uintptr_t)w + ((size_t)r * ws + c + MM_PF_DIST) * (dt == DT_F32 ? 4 : 2)),
                              _MM_HINT_T0);
             wv[r] = ldw(w, (size_t)r * ws + c, dt);
@@ -90,19 +103,26 @@ AI void dot_kernel(int dt, int R, int T, int pf, const void *w, size_t ws, const
     }
     if (R == 4) {
 #pragma GCC unroll 6
-        for (int t = 0; t < T; t++)
-            _mm_storeu_ps(y + (size_t)t * ys, hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+        for (int t = 0; t < T; t++) {
+            __m128 s = hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
+            if (add) s = _mm_add_ps(s, _mm_loadu_ps(y + (size_t)t * ys));
+            _mm_storeu_ps(y + (size_t)t * ys, s);
+        }
     } else {
 #pragma GCC unroll 6
-        for (int t = 0; t < T; t++) y[(size_t)t * ys] = _mm512_reduce_add_ps(acc[0][t]);
+        for (int t = 0; t < T; t++) {
+            float s = _mm512_reduce_add_ps(acc[0][t]);
+            y[(size_t)t * ys] = add ? y[(size_t)t * ys] + s : s;
+        }
     }
 }
 
-/* One instantiation per (dtype, R, T); pf: software prefetch (decode only). */
+/* One instantiation per (dtype, R, T); pf: software prefetch (decode only); add:
+ * accumulate into y (column panels after the first). */
 #define DOT_FN(NAME, DT, R, T, PF)                                                            \
     static void NAME(const void *w, size_t ws, const float *x, size_t xs, int cols, float *y, \
-                     size_t ys) {                                                             \
-        dot_kernel(DT, R, T, PF, w, ws, x, xs, cols, y, ys);                                  \
+                     size_t ys, int add) {                                                    \
+        dot_kernel(DT, R, T, PF, w, ws, x, xs, cols, y, ys, add);                             \
     }
 #define DOT_SET(P, DT)                                                                  \
     DOT_FN(P##_4x1, DT, 4, 1, 1) DOT_FN(P##_4x2, DT, 4, 2, 0) DOT_FN(P##_4x3, DT, 4, 3, 0) \
@@ -113,7 +133,7 @@ DOT_SET(dot_f32, DT_F32)
 DOT_SET(dot_bf16, DT_BF16)
 DOT_SET(dot_f16, DT_F16)
 
-typedef void (*dot_fn)(const void *, size_t, const float *, size_t, int, float *, size_t);
+typedef void (*dot_fn)(const void *, size_t, const float *, size_t, int, float *, size_t, int);
 #define DOT_TAB(P) \
     {{P##_1x1, P##_1x2, P##_1x3, P##_1x4, P##_1x5, P##_1x6}, {P##_4x1, P##_4x2, P##_4x3, P##_4x4, P##_4x5, P##_4x6}}
 /* [dtype][R==4][T-1] */
@@ -121,34 +141,177 @@ static const dot_fn dot_tab[3][2][6] = {DOT_TAB(dot_f32), DOT_TAB(dot_bf16), DOT
 
 static int dt_index(omnic_dtype dt) { return dt == DT_F32 ? 0 : dt == DT_BF16 ? 1 : 2; }
 
-/* Rows [r0, r1) x tokens [t0, t1) of W (element size es) with the dot kernels of table k. */
-static void run_rows(const dot_fn k[2][6], const void *w, size_t ws, size_t es, const float *x, int cols,
-                     float *y, int rows, int r0, int r1, int t0, int t1) {
+/* ---- BF16, few tokens: even/odd split ----
+ * A 512-bit load of 32 bf16 weights gives two f32 vectors with one op each: the
+ * even elements (<<16) and the odd ones (& 0xffff0000). The activations are
+ * de-interleaved to match once per call (xp: per 32 columns, 16 even then 16 odd,
+ * zero-padded to a multiple of 32), so a weight vector costs 1 op + 1 FMA. */
+
+/* xp[0, cols32) <- x[0, cols) de-interleaved by 32-column block, zero-padded. */
+static void deinterleave32(const float *x, int cols, float *xp) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int c = 0;
+    for (; c + 32 <= cols; c += 32) {
+        __m512 a = _mm512_loadu_ps(x + c), b = _mm512_loadu_ps(x + c + 16);
+        _mm512_storeu_ps(xp + c, _mm512_permutex2var_ps(a, ie, b));
+        _mm512_storeu_ps(xp + c + 16, _mm512_permutex2var_ps(a, io, b));
+    }
+    if (c < cols) {
+        int k = cols - c;
+        __mmask16 ma = k >= 16 ? 0xffff : (__mmask16)((1u << k) - 1);
+        __mmask16 mb = k > 16 ? (__mmask16)((1u << (k - 16)) - 1) : 0;
+        __m512 a = _mm512_maskz_loadu_ps(ma, x + c), b = _mm512_maskz_loadu_ps(mb, x + c + 16);
+        _mm512_storeu_ps(xp + c, _mm512_permutex2var_ps(a, ie, b));
+        _mm512_storeu_ps(xp + c + 16, _mm512_permutex2var_ps(a, io, b));
+    }
+}
+
+/* As dot_kernel for BF16 weights and de-interleaved activations (row stride xps).
+ * T == 1 keeps separate even/odd accumulators (two independent FMA chains per row);
+ * T <= 4. */
+AI void eo_kernel(int R, int T, const uint16_t *w, size_t ws, const float *xp, size_t xps, int cols, float *y,
+                  size_t ys) {
+    const int S = T == 1; /* index of the odd accumulators */
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    __m512 acc[2][4][4];
+#pragma GCC unroll 2
+    for (int s = 0; s <= S; s++)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int t = 0; t < T; t++) acc[s][r][t] = _mm512_setzero_ps();
+    for (int c = 0; c < cols; c += 32) {
+        __m512 we[4], wo[4];
+        int full = c + 32 <= cols;
+        __mmask32 m = full ? ~(__mmask32)0 : (__mmask32)((1u << (cols - c)) - 1);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint16_t *p = w + (size_t)r * ws + c;
+            if (T == 1 && MM_PF_DIST) _mm_prefetch((const char *)((uintptr_t)p + MM_PF_DIST * 2), _MM_HINT_T0);
+            __m512i v = full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(m, p);
+            we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+            wo[r] = _mm512_castsi512_ps(_mm512_and_si512(v, hi));
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            __m512 xe = _mm512_loadu_ps(xp + (size_t)t * xps + c), xo = _mm512_loadu_ps(xp + (size_t)t * xps + c + 16);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                acc[0][r][t] = _mm512_fmadd_ps(we[r], xe, acc[0][r][t]);
+                acc[S][r][t] = _mm512_fmadd_ps(wo[r], xo, acc[S][r][t]);
+            }
+        }
+    }
+    if (S)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) acc[0][r][0] = _mm512_add_ps(acc[0][r][0], acc[1][r][0]);
+    if (R == 4) {
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++)
+            _mm_storeu_ps(y + (size_t)t * ys, hsum4(acc[0][0][t], acc[0][1][t], acc[0][2][t], acc[0][3][t]));
+    } else {
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) y[(size_t)t * ys] = _mm512_reduce_add_ps(acc[0][0][t]);
+    }
+}
+
+#define EO_FN(NAME, R, T)                                                                          \
+    static void NAME(const uint16_t *w, size_t ws, const float *xp, size_t xps, int cols, float *y, \
+                     size_t ys) {                                                                  \
+        eo_kernel(R, T, w, ws, xp, xps, cols, y, ys);                                              \
+    }
+EO_FN(eo_4x1, 4, 1) EO_FN(eo_4x2, 4, 2) EO_FN(eo_4x3, 4, 3) EO_FN(eo_4x4, 4, 4)
+EO_FN(eo_1x1, 1, 1) EO_FN(eo_1x2, 1, 2) EO_FN(eo_1x3, 1, 3) EO_FN(eo_1x4, 1, 4)
+typedef void (*eo_fn)(const uint16_t *, size_t, const float *, size_t, int, float *, size_t);
+static const eo_fn eo_tab[2][4] = {{eo_1x1, eo_1x2, eo_1x3, eo_1x4}, {eo_4x1, eo_4x2, eo_4x3, eo_4x4}};
+
+/* BF16 rows [r0, r1) for n (< MM_PACK_MIN) tokens; returns 0 if out of memory. */
+static int bf16_few(const kweight *w, const float *x, int n, float *y, int r0, int r1) {
+    int cols = w->cols, rows = w->rows;
+    size_t cols32 = ((size_t)cols + 31) & ~(size_t)31;
+    float *xp = aligned_alloc(64, (size_t)n * cols32 * 4);
+    if (!xp) return 0;
+    for (int t = 0; t < n; t++) deinterleave32(x + (size_t)t * cols, cols, xp + (size_t)t * cols32);
+    const uint16_t *wd = w->data;
     for (int r = r0; r < r1;) {
         int R = r1 - r >= 4 ? 4 : 1;
-        const void *wr = (const char *)w + (size_t)r * ws * es;
-        for (int t = t0; t < t1;) {
-            int T = t1 - t < 6 ? t1 - t : 6;
-            k[R == 4][T - 1](wr, ws, x + (size_t)t * cols, (size_t)cols, cols, y + (size_t)t * rows + r,
-                             (size_t)rows);
+        for (int t = 0; t < n;) {
+            int T = n - t < 4 ? n - t : 4;
+            eo_tab[R == 4][T - 1](wd + (size_t)r * cols, (size_t)cols, xp + (size_t)t * cols32, cols32, cols,
+                                  y + (size_t)t * rows + r, (size_t)rows);
             t += T;
         }
         r += R;
     }
+    free(xp);
+    return 1;
 }
 
-/* Widen rows [r, r+R) of W to f32 in buf ([R][cols], row stride cols). */
-static void widen_rows(const kweight *w, int r, int R, float *buf) {
-    int cols = w->cols;
-    const uint16_t *p = (const uint16_t *)w->data + (size_t)r * cols;
-    for (int i = 0; i < R; i++, p += cols, buf += cols) {
+/* Columns [k0, k0+kl) of rows [r, r+R) of W as f32 in buf[R][bs], bs = kl rounded
+ * up to 16 (64-byte aligned rows). */
+static void widen_panel(const kweight *w, int r, int R, int k0, int kl, float *buf, int bs) {
+    size_t es = w->dt == DT_F32 ? 4 : 2;
+    const char *p = (const char *)w->data + ((size_t)r * w->cols + k0) * es;
+    for (int i = 0; i < R; i++, p += (size_t)w->cols * es, buf += bs) {
         int c = 0;
-        for (; c + 16 <= cols; c += 16) _mm512_storeu_ps(buf + c, ldw(p, c, w->dt));
-        if (c < cols) {
-            __mmask16 m = (__mmask16)((1u << (cols - c)) - 1);
+        for (; c + 16 <= kl; c += 16) _mm512_store_ps(buf + c, ldw(p, c, w->dt));
+        if (c < kl) {
+            __mmask16 m = (__mmask16)((1u << (kl - c)) - 1);
             _mm512_mask_storeu_ps(buf + c, m, ldw_mask(p, c, w->dt, m));
         }
     }
+}
+
+/* Many tokens. Token chunks x column panels (<= MM_KC columns) keep a chunk's
+ * activation panel in L2; each block of 4 rows is widened once per panel into a
+ * 16 KiB aligned buffer that stays in L1 while every 6-token block of the chunk
+ * streams past; panels after the first add their partial sums to y. Activations
+ * whose rows are not 64-byte aligned are copied panel by panel into an aligned
+ * buffer first (unaligned 512-bit loads cost ~25% here). */
+static void matmul_many(const kweight *w, const float *x, int n, float *y, int r0, int r1) {
+    _Alignas(64) float buf[4 * MM_KC];
+    int cols = w->cols, rows = w->rows;
+    size_t es = w->dt == DT_F32 ? 4 : 2;
+    int np = (cols + MM_KC - 1) / MM_KC;
+    int kc = ((cols + np - 1) / np + 15) & ~15;
+    int chunk = (int)(MM_XCHUNK_BYTES / ((size_t)kc * 4));
+    chunk = chunk < 6 ? 6 : chunk - chunk % 6;
+    if (chunk > n) chunk = n;
+    float *xb = NULL;
+    if ((uintptr_t)x % 64 || cols % 16) xb = aligned_alloc(64, (size_t)chunk * kc * 4);
+    for (int t0 = 0; t0 < n; t0 += chunk) {
+        int t1 = t0 + chunk < n ? t0 + chunk : n;
+        for (int k0 = 0; k0 < cols; k0 += kc) {
+            int kl = cols - k0 < kc ? cols - k0 : kc;
+            const float *xp = x + (size_t)t0 * cols + k0; /* row t of the panel: xp + (t - t0) * xstr */
+            size_t xstr = (size_t)cols;
+            if (xb) {
+                for (int t = t0; t < t1; t++) memcpy(xb + (size_t)(t - t0) * kc, x + (size_t)t * cols + k0, (size_t)kl * 4);
+                xp = xb;
+                xstr = (size_t)kc;
+            }
+            for (int r = r0; r < r1;) {
+                int R = r1 - r >= 4 ? 4 : 1;
+                /* fetch the next block's panel while this one computes (few tokens
+                 * leave little compute to hide its memory latency behind) */
+                for (int i = r + R; MM_PANEL_PF && i < r + R + 4 && i < r1; i++) {
+                    const char *p = (const char *)w->data + ((size_t)i * cols + k0) * es;
+                    for (size_t b = 0; b < (size_t)kl * es; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
+                }
+                int bs = (kl + 15) & ~15;
+                widen_panel(w, r, R, k0, kl, buf, bs);
+                for (int t = t0; t < t1;) {
+                    int T = t1 - t < 6 ? t1 - t : 6;
+                    dot_tab[0][R == 4][T - 1](buf, (size_t)bs, xp + (size_t)(t - t0) * xstr, xstr, kl,
+                                              y + (size_t)t * rows + r, (size_t)rows, k0 > 0);
+                    t += T;
+                }
+                r += R;
+            }
+        }
+    }
+    free(xb);
 }
 
 void matmul_rows_avx512(const kweight *w, const float *x, int n, float *y, int r0, int r1) {
@@ -158,35 +321,28 @@ void matmul_rows_avx512(const kweight *w, const float *x, int n, float *y, int r
     }
     if (n <= 0 || r0 >= r1) return;
     int cols = w->cols, rows = w->rows;
-    size_t es = w->dt == DT_F32 ? 4 : 2;
-    const dot_fn(*k)[6] = dot_tab[dt_index(w->dt)];
     if (cols <= 0) {
         for (int t = 0; t < n; t++)
             for (int r = r0; r < r1; r++) y[(size_t)t * rows + r] = 0.f;
         return;
     }
-    /* Token chunks whose activations stay in L2 (a multiple of the 6-token block). */
-    int chunk = (int)(MM_XCHUNK_BYTES / ((size_t)cols * 4));
-    chunk = chunk < 6 ? 6 : chunk - chunk % 6;
-    float *buf = NULL;
-    if (n >= MM_PACK_MIN && w->dt != DT_F32) buf = aligned_alloc(64, ((size_t)cols * 16 + 63) / 64 * 64);
-    if (n < MM_PACK_MIN || (w->dt != DT_F32 && !buf)) {
-        for (int t0 = 0; t0 < n; t0 += chunk)
-            run_rows(k, w->data, (size_t)cols, es, x, cols, y, rows, r0, r1, t0, t0 + chunk < n ? t0 + chunk : n);
+    if (n >= MM_PACK_MIN) {
+        matmul_many(w, x, n, y, r0, r1);
         return;
     }
-    for (int t0 = 0; t0 < n; t0 += chunk) {
-        int t1 = t0 + chunk < n ? t0 + chunk : n;
-        if (!buf) { /* F32: read the weights in place */
-            run_rows(k, w->data, (size_t)cols, es, x, cols, y, rows, r0, r1, t0, t1);
-            continue;
+    if (w->dt == DT_BF16 && bf16_few(w, x, n, y, r0, r1)) return;
+    /* Few tokens (or out of memory): convert on the fly, R rows x up to 6 tokens. */
+    const dot_fn(*k)[6] = dot_tab[dt_index(w->dt)];
+    size_t es = w->dt == DT_F32 ? 4 : 2;
+    for (int r = r0; r < r1;) {
+        int R = r1 - r >= 4 ? 4 : 1;
+        const void *wr = (const char *)w->data + (size_t)r * cols * es;
+        for (int t = 0; t < n;) {
+            int T = n - t < 6 ? n - t : 6;
+            k[R == 4][T - 1](wr, (size_t)cols, x + (size_t)t * cols, (size_t)cols, cols, y + (size_t)t * rows + r,
+                             (size_t)rows, 0);
+            t += T;
         }
-        for (int r = r0; r < r1; r += 4) {
-            int R = r1 - r < 4 ? r1 - r : 4;
-            widen_rows(w, r, R, buf);
-            /* the buffer holds rows r..r+R as f32: offset y so row index r maps to buf row 0 */
-            run_rows(dot_tab[0], buf, (size_t)cols, 4, x, cols, y + r, rows, 0, R, t0, t1);
-        }
+        r += R;
     }
-    free(buf);
 }
