@@ -76,9 +76,13 @@ static int parse_tensor(const char *path, const char *name, json_t *v, size_t da
                          "%s: tensor '%s': data_offsets [%lld, %lld] out of range (data section is %zu bytes; file truncated?)",
                          path, name, (long long)b, (long long)e, data_size);
     unsigned __int128 want = numel * (unsigned)dtype_size(t->dt);
-    if (want != (unsigned __int128)(e - b))
-        return omnic_err(OMNIC_EFORMAT, "%s: tensor '%s': %lld bytes for shape x %s needs %llu", path, name,
-                         (long long)(e - b), dtype_name(t->dt), (unsigned long long)want);
+    if (want != (unsigned __int128)(e - b)) {
+        char dims[160] = "";
+        for (int i = 0, l = 0; i < t->ndim && l < (int)sizeof dims - 24; i++)
+            l += snprintf(dims + l, sizeof dims - (size_t)l, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+        return omnic_err(OMNIC_EFORMAT, "%s: tensor '%s': data_offsets span %lld bytes but shape [%s] x %s needs %llu",
+                         path, name, (long long)(e - b), dims, dtype_name(t->dt), (unsigned long long)want);
+    }
     t->data = data + b;
     t->nbytes = (size_t)(e - b);
     return OMNIC_OK;
