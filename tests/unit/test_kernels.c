@@ -1,7 +1,7 @@
 /* test_kernels.c - numerical kernels against independent double-precision
  * references: the AVX-512 and scalar matmul over F32/F16/BF16 weights (odd shapes,
  * sub-row ranges, the threaded k_matmul), exact weight widening, and the small
- * vector ops (rmsnorm, RoPE, SiLU*mul, dot, axpy). */
+ * vector ops (rmsnorm, RoPE, SiLU*mul, dot, axpy; portable and AVX-512). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 #include "core/threads.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul_impl.h"
+#include "kernels/ops_avx512.h"
 
 #define SENTINEL 12345.0f
 #define RTOL 1e-5
@@ -468,6 +469,83 @@ static void test_dot_axpy(void **st) {
     }
 }
 
+/* AVX-512 dot / axpy / SiLU*mul: dot against double, axpy bit-identical to the
+ * portable version, SiLU*mul against double over a wide range and the portable
+ * version on special values. */
+static void test_ops_avx512(void **st) {
+    (void)st;
+    if (!have_avx512()) skip();
+    static const int nv[] = {0, 1, 15, 16, 17, 63, 64, 65, 128, 1000, 4099};
+    for (size_t i = 0; i < sizeof nv / sizeof *nv; i++) {
+        int n = nv[i];
+        float *a = rand_vec(n, 1.f), *b = rand_vec(n, 1.f);
+        double s = 0, abs_s = 0;
+        for (int j = 0; j < n; j++) {
+            s += (double)a[j] * b[j];
+            abs_s += fabs((double)a[j] * b[j]);
+        }
+        float got = k_dot_avx512(a, b, n);
+        if (!(fabs(got - s) <= RTOL * abs_s + 1e-30)) {
+            print_error("dot_avx512 n=%d: %.9g want %.9g\n", n, got, s);
+            fail();
+        }
+        float *y1 = rand_vec(n, 3.f), *y2 = malloc((n + 1) * sizeof(float));
+        assert_non_null(y2);
+        memcpy(y2, y1, n * sizeof(float));
+        k_axpy(y1, a, -1.3f, n);
+        k_axpy_avx512(y2, a, -1.3f, n);
+        assert_memory_equal(y1, y2, n * sizeof(float));
+        /* silu: a spread over [-100, 100] */
+        float *sa = rand_vec(n, 100.f), *sb = rand_vec(n, 2.f), *ss = malloc((n + 1) * sizeof(float));
+        assert_non_null(ss);
+        for (int j = 0; j < n && j < 40; j++) sa[j] *= 0.05f; /* and some near 0 */
+        memcpy(ss, sa, n * sizeof(float));
+        double *want = malloc((n + 1) * sizeof(double));
+        assert_non_null(want);
+        for (int j = 0; j < n; j++) want[j] = sa[j] / (1.0 + exp(-(double)sa[j])) * sb[j];
+        k_silu_mul_avx512(sa, sb, n);
+        for (int j = 0; j < n; j++)
+            if (!(fabs(sa[j] - want[j]) <= 1e-6 * fabs(want[j]) + 1e-30)) { /* 1+e^-a overflows past a<-88.7 */
+                print_error("silu_mul_avx512 n=%d [%d] a=%.9g: %.9g want %.9g\n", n, j, ss[j], sa[j], want[j]);
+                fail();
+            }
+        free(a);
+        free(b);
+        free(y1);
+        free(y2);
+        free(sa);
+        free(sb);
+        free(ss);
+        free(want);
+    }
+    /* every exponent range of exp: a = +-2^k and specials, against the portable version */
+    float sp[96], b1[96], ref[96];
+    int m = 0;
+    for (int k = -30; k <= 8; k++) {
+        sp[m++] = ldexpf(1.37f, k);
+        sp[m++] = -ldexpf(1.37f, k);
+    }
+    sp[m++] = INFINITY;
+    sp[m++] = -INFINITY;
+    sp[m++] = NAN;
+    sp[m++] = 0.f;
+    sp[m++] = -0.f;
+    sp[m++] = 88.5f;
+    sp[m++] = -88.5f;
+    sp[m++] = -103.5f;
+    for (int j = 0; j < m; j++) b1[j] = 1.f;
+    memcpy(ref, sp, sizeof sp);
+    k_silu_mul(ref, b1, m);
+    k_silu_mul_avx512(sp, b1, m);
+    for (int j = 0; j < m; j++) {
+        int ok = isnan(ref[j]) ? isnan(sp[j]) : sp[j] == ref[j] || fabsf(sp[j] - ref[j]) <= 4e-7f * fabsf(ref[j]) + 1e-37f;
+        if (!ok) {
+            print_error("silu_mul_avx512 special [%d]: %.9g, portable %.9g\n", j, sp[j], ref[j]);
+            fail();
+        }
+    }
+}
+
 int main(void) {
     kernels_init();
     const struct CMUnitTest tests[] = {
@@ -485,6 +563,7 @@ int main(void) {
         cmocka_unit_test(test_rope_half),
         cmocka_unit_test(test_silu_mul),
         cmocka_unit_test(test_dot_axpy),
+        cmocka_unit_test(test_ops_avx512),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
