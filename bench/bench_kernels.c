@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/dtype.h"
 #include "core/threads.h"
@@ -96,7 +95,6 @@ int main(int argc, char **argv) {
                 int rot = n == 1 ? ncopy : 1;
                 for (int ti = 0; ti < nt; ti++) {
                     omnic_pool *pool = omnic_pool_new(ts[ti]);
-                    usleep(20000); /* let workers start (see report: pool start-up race) */
                     kweight w = {wdata, dt, rows, cols};
                     k_matmul(pool, &w, x, n, y); /* warm-up */
                     long calls = 0;

@@ -2,15 +2,16 @@
  *
  * Weights are widened to f32 exactly (bf16: <<16, f16: vcvtph2ps) and everything
  * is accumulated with fp32 FMA, so results differ from the scalar version only by
- * summation order. Two shapes of work:
- *  - few tokens (decode, n < MM_PACK_MIN): a "dot" micro-kernel of R weight rows x
- *    T tokens, converting each weight vector on the fly and reusing it from a
- *    register across the T tokens;
- *  - many tokens (prefill): tokens are processed in chunks whose activations fit in
- *    L2; for each block of 4 rows the weights are widened once into an f32 scratch
- *    buffer and the f32 dot kernel (4 rows x 6 tokens, 24 accumulators) runs over
- *    every token of the chunk, so conversion is paid once per chunk, not per token.
- * Column tails use masked loads (no read past the end of a row). */
+ * summation order. Shapes of work:
+ *  - few tokens (decode, n < MM_PACK_MIN): R=4 weight rows x T tokens per call of a
+ *    "dot" micro-kernel, each weight vector converted once and reused from a
+ *    register across the T tokens; BF16 uses an even/odd split (bf16_few) that
+ *    widens 32 weights with 2 ops; F32/F16 convert 16 at a time (dot_kernel);
+ *  - many tokens (prefill, matmul_many): token chunks x column panels; each 4-row
+ *    panel is widened once into an aligned L1 buffer and swept over the chunk with
+ *    a 4 rows x 6 tokens kernel (24 accumulators, 10 loads per 24 FMAs).
+ * Column tails use masked loads (nothing is read past the end of a row).
+ * Tunables below may be overridden with -D for experiments. */
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,4 +346,113 @@ void matmul_rows_avx512(const kweight *w, const float *x, int n, float *y, int r
         }
         r += R;
     }
+}
+
+/* ---- Optional BF16 prefill with VDPBF16PS (not the default: it rounds the
+ * activations to bf16) ----
+ * Activations are rounded to bf16 once per call (round-to-nearest-even, rows
+ * zero-padded to 32); one VDPBF16PS then does 32 multiply-adds of bf16 pairs into
+ * 16 fp32 lanes straight from the stored weights, twice the work of an f32 FMA with
+ * no widening. Weight panels (4 rows x <= MM_KC columns) are copied to an aligned,
+ * zero-padded buffer; the 4x6 register tiling and column panels are as in
+ * matmul_many. Falls back to matmul_rows_avx512 for other dtypes, few tokens or
+ * no memory. Measured on the 2-core target VM: VDPBF16PS issues at ~1/4 the rate of
+ * FMA, so this path is ~1.5x SLOWER than the exact f32 path (~100 vs ~150
+ * GFLOP/s per core); kept for CPUs where it is not. */
+AI void dp_kernel(int R, int T, const uint16_t *w, size_t ws, const uint16_t *x, size_t xs, int nb, float *y,
+                  size_t ys, int add) {
+    __m512 acc[4][6];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 6
+        for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m512bh wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) wv[r] = (__m512bh)_mm512_load_si512(w + (size_t)r * ws + (size_t)b * 32);
+#pragma GCC unroll 6
+        for (int t = 0; t < T; t++) {
+            __m512bh xv = (__m512bh)_mm512_load_si512(x + (size_t)t * xs + (size_t)b * 32);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], wv[r], xv);
+        }
+    }
+    if (R == 4) {
+#pragma GCC unroll 6
+        for (int t = 0; t < T; t++) {
+            __m128 s = hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
+            if (add) s = _mm_add_ps(s, _mm_loadu_ps(y + (size_t)t * ys));
+            _mm_storeu_ps(y + (size_t)t * ys, s);
+        }
+    } else {
+#pragma GCC unroll 6
+        for (int t = 0; t < T; t++) {
+            float s = _mm512_reduce_add_ps(acc[0][t]);
+            y[(size_t)t * ys] = add ? y[(size_t)t * ys] + s : s;
+        }
+    }
+}
+
+#define DP_FN(NAME, R, T)                                                                               \
+    static void NAME(const uint16_t *w, size_t ws, const uint16_t *x, size_t xs, int nb, float *y, size_t ys, \
+                     int add) {                                                                         \
+        dp_kernel(R, T, w, ws, x, xs, nb, y, ys, add);                                                  \
+    }
+DP_FN(dp_4x1, 4, 1) DP_FN(dp_4x2, 4, 2) DP_FN(dp_4x3, 4, 3) DP_FN(dp_4x4, 4, 4) DP_FN(dp_4x5, 4, 5)
+DP_FN(dp_4x6, 4, 6) DP_FN(dp_1x1, 1, 1) DP_FN(dp_1x2, 1, 2) DP_FN(dp_1x3, 1, 3) DP_FN(dp_1x4, 1, 4)
+DP_FN(dp_1x5, 1, 5) DP_FN(dp_1x6, 1, 6)
+typedef void (*dp_fn)(const uint16_t *, size_t, const uint16_t *, size_t, int, float *, size_t, int);
+static const dp_fn dp_tab[2][6] = {{dp_1x1, dp_1x2, dp_1x3, dp_1x4, dp_1x5, dp_1x6},
+                                   {dp_4x1, dp_4x2, dp_4x3, dp_4x4, dp_4x5, dp_4x6}};
+
+void matmul_rows_avx512_bf16dp(const kweight *w, const float *x, int n, float *y, int r0, int r1) {
+    int cols = w->cols, rows = w->rows;
+    size_t cols32 = ((size_t)(cols > 0 ? cols : 0) + 31) & ~(size_t)31;
+    uint16_t *xb = NULL;
+    if (w->dt == DT_BF16 && n >= MM_PACK_MIN && cols > 0 && r0 < r1) xb = aligned_alloc(64, (size_t)n * cols32 * 2);
+    if (!xb) {
+        matmul_rows_avx512(w, x, n, y, r0, r1);
+        return;
+    }
+    for (int t = 0; t < n; t++) {
+        const float *xr = x + (size_t)t * cols;
+        for (int c = 0; c < cols; c += 32) {
+            int k = cols - c;
+            __mmask16 ma = k >= 16 ? 0xffff : (__mmask16)((1u << k) - 1);
+            __mmask16 mb = k >= 32 ? 0xffff : k > 16 ? (__mmask16)((1u << (k - 16)) - 1) : 0;
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(mb, xr + c + 16), _mm512_maskz_loadu_ps(ma, xr + c));
+            _mm512_store_si512(xb + (size_t)t * cols32 + c, (__m512i)v);
+        }
+    }
+    _Alignas(64) uint16_t wb[4 * MM_KC];
+    int np = (cols + MM_KC - 1) / MM_KC;
+    int kc = ((cols + np - 1) / np + 31) & ~31;
+    int chunk = (int)(MM_XCHUNK_BYTES / ((size_t)kc * 2));
+    chunk = chunk < 6 ? 6 : chunk - chunk % 6;
+    const uint16_t *wd = w->data;
+    for (int t0 = 0; t0 < n; t0 += chunk) {
+        int t1 = t0 + chunk < n ? t0 + chunk : n;
+        for (int k0 = 0; k0 < cols; k0 += kc) {
+            int kl = cols - k0 < kc ? cols - k0 : kc, nb = (kl + 31) / 32;
+            for (int r = r0; r < r1;) {
+                int R = r1 - r >= 4 ? 4 : 1;
+                for (int i = 0; i < R; i++) { /* aligned copy of the panel, zero-padded to 32 */
+                    const uint16_t *p = wd + (size_t)(r + i) * cols + k0;
+                    for (int c = 0; c < nb * 32; c += 32) {
+                        int k = kl - c;
+                        __mmask32 m = k >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << k) - 1);
+                        _mm512_store_si512(wb + (size_t)i * kc + c, _mm512_maskz_loadu_epi16(m, p + c));
+                    }
+                }
+                for (int t = t0; t < t1;) {
+                    int T = t1 - t < 6 ? t1 - t : 6;
+                    dp_tab[R == 4][T - 1](wb, (size_t)kc, xb + (size_t)t * cols32 + k0, cols32, nb,
+                                          y + (size_t)t * rows + r, (size_t)rows, k0 > 0);
+                    t += T;
+                }
+                r += R;
+            }
+        }
+    }
+    free(xb);
 }
