@@ -190,8 +190,10 @@ int tk_bpe_merge_scan(const tk_bpe *b, int32_t *sym, int n) {
     return k;
 }
 
+/* Heap entry: the pair starting at symbol pos had this rank when pushed. Ranks are
+ * unique per pair, so an entry is current iff the pair now at pos has the same rank. */
 typedef struct {
-    int32_t rank, pos, right, lid, rid;
+    int32_t rank, pos;
 } hent;
 
 static inline int hless(const hent *a, const hent *b) {
@@ -248,24 +250,20 @@ int tk_bpe_merge_heap(const tk_bpe *b, int32_t *sym, int n) {
     }
     for (int i = 0; i + 1 < n; i++) {
         int32_t r, id;
-        if (tk_pairmap_get(&b->merges, sym[i], sym[i + 1], &r, &id))
-            hpush(h, &hn, (hent){r, i, i + 1, sym[i], sym[i + 1]});
+        if (tk_pairmap_get(&b->merges, sym[i], sym[i + 1], &r, &id)) hpush(h, &hn, (hent){r, i});
     }
     while (hn > 0) {
         hent e = hpop(h, &hn);
-        if (!alive[e.pos] || nxt[e.pos] != e.right || sym[e.pos] != e.lid || sym[e.right] != e.rid) continue;
+        int j = alive[e.pos] ? nxt[e.pos] : -1;
         int32_t r, id;
-        if (!tk_pairmap_get(&b->merges, e.lid, e.rid, &r, &id)) continue;
-        int j = e.right;
+        if (j < 0 || !tk_pairmap_get(&b->merges, sym[e.pos], sym[j], &r, &id) || r != e.rank) continue;
         sym[e.pos] = id;
         alive[j] = 0;
         nxt[e.pos] = nxt[j];
         if (nxt[j] != -1) prv[nxt[j]] = e.pos;
         int p = prv[e.pos], q = nxt[e.pos];
-        if (p >= 0 && tk_pairmap_get(&b->merges, sym[p], sym[e.pos], &r, &id))
-            hpush(h, &hn, (hent){r, p, e.pos, sym[p], sym[e.pos]});
-        if (q >= 0 && tk_pairmap_get(&b->merges, sym[e.pos], sym[q], &r, &id))
-            hpush(h, &hn, (hent){r, e.pos, q, sym[e.pos], sym[q]});
+        if (p >= 0 && tk_pairmap_get(&b->merges, sym[p], sym[e.pos], &r, &id)) hpush(h, &hn, (hent){r, p});
+        if (q >= 0 && tk_pairmap_get(&b->merges, sym[e.pos], sym[q], &r, &id)) hpush(h, &hn, (hent){r, e.pos});
     }
     int k = 0;
     for (int i = 0; i != -1; i = nxt[i]) sym[k++] = sym[i];
