@@ -10,8 +10,8 @@
 #include "text/tokenizer_impl.h"
 
 #define CACHE_MAX_PIECE 256
-#define CACHE_MAX_ENTRIES (1u << 19)
-#define CACHE_MAX_IDS (1u << 23)
+#define CACHE_MAX_ENTRIES (1u << 16)
+#define CACHE_MAX_IDS (1u << 20)
 #define SCAN_MAX 48 /* words up to this many symbols use the quadratic scan */
 
 /* Optional boolean field: absent / null -> default. */
