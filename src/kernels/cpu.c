@@ -4,13 +4,20 @@
 
 #include "kernels/kernels.h"
 #include "kernels/matmul_impl.h"
+#include "kernels/ops_avx512.h"
 
 static const char *level = NULL;
 matmul_fn k_matmul_rows = matmul_rows_scalar;
+void (*k_silu_mul)(float *, const float *, int) = k_silu_mul_scalar;
+void (*k_axpy)(float *, const float *, float, int) = k_axpy_scalar;
+float (*k_dot)(const float *, const float *, int) = k_dot_scalar;
 
 int kernels_force(const char *name) {
     if (strcmp(name, "scalar") == 0) {
         k_matmul_rows = matmul_rows_scalar;
+        k_silu_mul = k_silu_mul_scalar;
+        k_axpy = k_axpy_scalar;
+        k_dot = k_dot_scalar;
         level = "scalar";
         return 0;
     }
@@ -22,6 +29,9 @@ int kernels_force(const char *name) {
             !__builtin_cpu_supports("f16c"))
             return -1;
         k_matmul_rows = matmul_rows_avx512;
+        k_silu_mul = k_silu_mul_avx512;
+        k_axpy = k_axpy_avx512;
+        k_dot = k_dot_avx512;
         level = "avx512";
         return 0;
     }

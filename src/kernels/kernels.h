@@ -38,13 +38,17 @@ void k_rmsnorm(float *out, const float *x, const float *g, int n, float eps);
 /* In-place rotate-half RoPE on one head vector v[d] given cos/sin[d/2]. */
 void k_rope_half(float *v, const float *cos_t, const float *sin_t, int d);
 
+/* Dispatched by CPU level (function pointers set by kernels_init/force): */
 /* a[i] = silu(a[i]) * b[i] */
-void k_silu_mul(float *a, const float *b, int n);
-
+extern void (*k_silu_mul)(float *a, const float *b, int n);
 /* y[i] += s * x[i] */
-void k_axpy(float *y, const float *x, float s, int n);
-
+extern void (*k_axpy)(float *y, const float *x, float s, int n);
 /* dot product of two float vectors */
-float k_dot(const float *a, const float *b, int n);
+extern float (*k_dot)(const float *a, const float *b, int n);
+
+/* The portable versions (the reference for tests). */
+void k_silu_mul_scalar(float *a, const float *b, int n);
+void k_axpy_scalar(float *y, const float *x, float s, int n);
+float k_dot_scalar(const float *a, const float *b, int n);
 
 #endif

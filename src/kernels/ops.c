@@ -20,15 +20,15 @@ void k_rope_half(float *v, const float *c, const float *s, int d) {
     }
 }
 
-void k_silu_mul(float *a, const float *b, int n) {
+void k_silu_mul_scalar(float *a, const float *b, int n) {
     for (int i = 0; i < n; i++) a[i] = a[i] / (1.f + expf(-a[i])) * b[i];
 }
 
-void k_axpy(float *y, const float *x, float s, int n) {
+void k_axpy_scalar(float *y, const float *x, float s, int n) {
     for (int i = 0; i < n; i++) y[i] += s * x[i];
 }
 
-float k_dot(const float *a, const float *b, int n) {
+float k_dot_scalar(const float *a, const float *b, int n) {
     float acc = 0.f;
     for (int i = 0; i < n; i++) acc += a[i] * b[i];
     return acc;

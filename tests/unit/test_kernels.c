@@ -411,8 +411,7 @@ static void test_rope_half(void **st) {
     }
 }
 
-static void test_silu_mul(void **st) {
-    (void)st;
+static void silu_mul_at_level(void) {
     static const int nv[] = {1, 15, 16, 17, 1000};
     for (size_t i = 0; i < sizeof nv / sizeof *nv; i++) {
         int n = nv[i];
@@ -439,8 +438,7 @@ static void test_silu_mul(void **st) {
     assert_true(a[3] == 0.f || fabsf(a[3]) < 1e-30f);
 }
 
-static void test_dot_axpy(void **st) {
-    (void)st;
+static void dot_axpy_at_level(void) {
     static const int nv[] = {0, 1, 7, 16, 17, 100, 4099};
     for (size_t i = 0; i < sizeof nv / sizeof *nv; i++) {
         int n = nv[i];
@@ -467,6 +465,21 @@ static void test_dot_axpy(void **st) {
     }
 }
 
+/* The dispatched k_silu_mul / k_dot / k_axpy at every CPU level. */
+static void test_silu_mul(void **st) {
+    (void)st;
+    assert_int_equal(kernels_force("scalar"), 0);
+    silu_mul_at_level();
+    if (kernels_force("avx512") == 0) silu_mul_at_level();
+}
+
+static void test_dot_axpy(void **st) {
+    (void)st;
+    assert_int_equal(kernels_force("scalar"), 0);
+    dot_axpy_at_level();
+    if (kernels_force("avx512") == 0) dot_axpy_at_level();
+}
+
 /* AVX-512 dot / axpy / SiLU*mul: dot against double, axpy bit-identical to the
  * portable version, SiLU*mul against double over a wide range and the portable
  * version on special values. */
@@ -490,7 +503,7 @@ static void test_ops_avx512(void **st) {
         float *y1 = rand_vec(n, 3.f), *y2 = malloc((n + 1) * sizeof(float));
         assert_non_null(y2);
         memcpy(y2, y1, n * sizeof(float));
-        k_axpy(y1, a, -1.3f, n);
+        k_axpy_scalar(y1, a, -1.3f, n);
         k_axpy_avx512(y2, a, -1.3f, n);
         assert_memory_equal(y1, y2, n * sizeof(float));
         /* silu: a spread over [-100, 100] */
@@ -533,7 +546,7 @@ static void test_ops_avx512(void **st) {
     sp[m++] = -103.5f;
     for (int j = 0; j < m; j++) b1[j] = 1.f;
     memcpy(ref, sp, sizeof sp);
-    k_silu_mul(ref, b1, m);
+    k_silu_mul_scalar(ref, b1, m);
     k_silu_mul_avx512(sp, b1, m);
     for (int j = 0; j < m; j++) {
         int ok = isnan(ref[j]) ? isnan(sp[j]) : sp[j] == ref[j] || fabsf(sp[j] - ref[j]) <= 4e-7f * fabsf(ref[j]) + 1e-37f;
