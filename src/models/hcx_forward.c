@@ -26,6 +26,12 @@ struct omnic_ctx {
  * decode step is one row per context. */
 typedef struct { omnic_ctx *c; int pos; } hcx_row;
 
+/* 64-byte aligned buffers: the prefill kernels skip a copy on aligned rows. */
+static float *amalloc(size_t n_floats) {
+    size_t bytes = (n_floats * sizeof(float) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
 int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
     *out = NULL;
     const omnic_model_info *I = &m->info;
@@ -49,17 +55,17 @@ int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
     size_t kvn = (size_t)I->n_layers * (size_t)n_ctx * (size_t)kvd;
     c->kc = calloc(kvn, sizeof(float));
     c->vc = calloc(kvn, sizeof(float));
-    c->x = malloc((size_t)CHUNK * D * 4);
-    c->xb = malloc((size_t)CHUNK * wide * 4);
-    c->q = malloc((size_t)CHUNK * qd * 4);
-    c->k = malloc((size_t)CHUNK * kvd * 4);
-    c->v = malloc((size_t)CHUNK * kvd * 4);
-    c->att = malloc((size_t)CHUNK * qd * 4);
-    c->hb = malloc((size_t)CHUNK * (F > wide ? F : wide) * 4);
-    c->hb2 = malloc((size_t)CHUNK * F * 4);
-    c->cosb = malloc((size_t)CHUNK * hd2 * 4);
-    c->sinb = malloc((size_t)CHUNK * hd2 * 4);
-    c->inv_freq = malloc((size_t)hd2 * 4);
+    c->x = amalloc((size_t)CHUNK * D);
+    c->xb = amalloc((size_t)CHUNK * wide);
+    c->q = amalloc((size_t)CHUNK * qd);
+    c->k = amalloc((size_t)CHUNK * kvd);
+    c->v = amalloc((size_t)CHUNK * kvd);
+    c->att = amalloc((size_t)CHUNK * qd);
+    c->hb = amalloc((size_t)CHUNK * (F > wide ? F : wide));
+    c->hb2 = amalloc((size_t)CHUNK * F);
+    c->cosb = amalloc((size_t)CHUNK * hd2);
+    c->sinb = amalloc((size_t)CHUNK * hd2);
+    c->inv_freq = amalloc((size_t)hd2);
     if (!c->kc || !c->vc || !c->x || !c->xb || !c->q || !c->k || !c->v || !c->att || !c->hb || !c->hb2 || !c->cosb ||
         !c->sinb || !c->inv_freq) {
         omnic_ctx_free(c);
