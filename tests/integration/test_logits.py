@@ -7,7 +7,8 @@ Uses the conformance interface of the CLI:
   $OMNIC logits -m DIR --ids 1,2,3 --out FILE.npy     float32 [T, vocab]
   $OMNIC run -m DIR --ids 1,2,3 -n 16 --temp 0 --print-ids   greedy ids on stdout
 Prints "PASS <case>" / "FAIL <case>: <why>" per case; exit status 1 on any failure.
-Env: OMNIC (binary, default build/omnic), GOLDEN_DIR (default /work/shared/golden).
+Env: OMNIC (binary, default build/omnic), GOLDEN_DIR (default ../shared/golden beside the repo).
+The golden cases run twice: with the default kernels and with OMNIC_SIMD=scalar.
 """
 import json
 import os
@@ -26,7 +27,7 @@ import hcx_ref  # noqa: E402
 import make_random_hcx  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
-GOLDEN = os.environ.get("GOLDEN_DIR", "/work/shared/golden")
+GOLDEN = os.environ.get("GOLDEN_DIR", os.path.normpath(os.path.join(ROOT, "..", "shared", "golden")))
 TIMEOUT = 120
 N_GEN = 16
 failures = 0
@@ -126,12 +127,12 @@ def cmp_greedy(got, ref_toks, margins, thresh, eos):
 
 # ---- (a) golden ----------------------------------------------------------------------
 
-def golden_cases(tmp):
+def golden_cases(tmp, tag=""):
     mans = sorted(os.path.join(GOLDEN, m, "manifest.json") for m in
                   (os.listdir(GOLDEN) if os.path.isdir(GOLDEN) else []))
     mans = [m for m in mans if os.path.exists(m)]
     if not mans:
-        print("SKIP golden: no manifests under %s" % GOLDEN)
+        report("golden", False, "no manifests under %s" % GOLDEN)
         return
     for mf in mans:
         gdir = os.path.dirname(mf)
@@ -139,7 +140,7 @@ def golden_cases(tmp):
         mdir = os.path.join(gdir, man.get("model_dir", "model"))
         gname = os.path.basename(gdir)
         for s in man["sequences"]:
-            name = "golden/%s/%s" % (gname, s["name"])
+            name = "golden%s/%s/%s" % (tag, gname, s["name"])
             try:
                 ref = np.load(os.path.join(gdir, s["prompt_logits"]["file"])).astype(np.float64)
                 got = engine_logits(mdir, s["tokens"], tmp)
@@ -247,6 +248,11 @@ def main():
     tmp = tempfile.mkdtemp(prefix="omnic_logits_")
     try:
         golden_cases(tmp)
+        os.environ["OMNIC_SIMD"] = "scalar"
+        try:
+            golden_cases(tmp, "-scalar")
+        finally:
+            del os.environ["OMNIC_SIMD"]
         generated_cases(tmp)
         layout_equivalence(tmp)
     finally:
