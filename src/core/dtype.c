@@ -1,18 +1,31 @@
 /* dtype.c - dtype names/sizes and IEEE half conversions (portable, no F16C needed). */
 #include "core/dtype.h"
 
-static const struct { const char *name; int size; } info[DT_COUNT] = {
-    [DT_F32] = {"F32", 4}, [DT_F16] = {"F16", 2}, [DT_BF16] = {"BF16", 2},
-    [DT_I32] = {"I32", 4}, [DT_I64] = {"I64", 8}, [DT_U8] = {"U8", 1},
-    [DT_I8] = {"I8", 1},   [DT_F64] = {"F64", 8}, [DT_BOOL] = {"BOOL", 1},
+#include <stdint.h>
+
+/* size: bytes per element; block types: elements and bytes per block (GGUF). */
+static const struct { const char *name; int size, belems, bbytes; } info[DT_COUNT] = {
+    [DT_F32] = {"F32", 4, 1, 4},      [DT_F16] = {"F16", 2, 1, 2},      [DT_BF16] = {"BF16", 2, 1, 2},
+    [DT_I32] = {"I32", 4, 1, 4},      [DT_I64] = {"I64", 8, 1, 8},      [DT_U8] = {"U8", 1, 1, 1},
+    [DT_I8] = {"I8", 1, 1, 1},        [DT_F64] = {"F64", 8, 1, 8},      [DT_BOOL] = {"BOOL", 1, 1, 1},
+    [DT_Q8_0] = {"Q8_0", 0, 32, 34},  [DT_Q4_0] = {"Q4_0", 0, 32, 18},  [DT_Q4_K] = {"Q4_K", 0, 256, 144},
 };
 
 int dtype_size(omnic_dtype t) { return (unsigned)t < DT_COUNT ? info[t].size : 0; }
 const char *dtype_name(omnic_dtype t) { return (unsigned)t < DT_COUNT ? info[t].name : "?"; }
+int dtype_is_block(omnic_dtype t) { return (unsigned)t < DT_COUNT && info[t].belems > 1; }
+int dtype_block_elems(omnic_dtype t) { return (unsigned)t < DT_COUNT ? info[t].belems : 0; }
+int dtype_block_bytes(omnic_dtype t) { return (unsigned)t < DT_COUNT ? info[t].bbytes : 0; }
+
+int64_t dtype_row_bytes(omnic_dtype t, int64_t cols) {
+    if ((unsigned)t >= DT_COUNT || cols < 0 || cols % info[t].belems) return -1;
+    if (cols / info[t].belems > INT64_MAX / info[t].bbytes) return -1;
+    return cols / info[t].belems * info[t].bbytes;
+}
 
 int dtype_from_name(const char *name) {
     for (int i = 0; i < DT_COUNT; i++)
-        if (strcmp(name, info[i].name) == 0) return i;
+        if (!dtype_is_block((omnic_dtype)i) && strcmp(name, info[i].name) == 0) return i;
     return -1;
 }
 

@@ -8,6 +8,7 @@
 
 static const char *level = NULL;
 matmul_fn k_matmul_rows = matmul_rows_scalar;
+const qmm_level *k_qmm = &qmm_scalar;
 void (*k_silu_mul)(float *, const float *, int) = k_silu_mul_scalar;
 void (*k_axpy)(float *, const float *, float, int) = k_axpy_scalar;
 float (*k_dot)(const float *, const float *, int) = k_dot_scalar;
@@ -15,6 +16,7 @@ float (*k_dot)(const float *, const float *, int) = k_dot_scalar;
 int kernels_force(const char *name) {
     if (strcmp(name, "scalar") == 0) {
         k_matmul_rows = matmul_rows_scalar;
+        k_qmm = &qmm_scalar;
         k_silu_mul = k_silu_mul_scalar;
         k_axpy = k_axpy_scalar;
         k_dot = k_dot_scalar;
@@ -29,6 +31,9 @@ int kernels_force(const char *name) {
             !__builtin_cpu_supports("f16c"))
             return -1;
         k_matmul_rows = matmul_rows_avx512;
+        /* int8 dot products need VNNI (vpdpbusd); without it quantized weights
+         * take the scalar path */
+        k_qmm = __builtin_cpu_supports("avx512vnni") ? &qmm_avx512 : &qmm_scalar;
         k_silu_mul = k_silu_mul_avx512;
         k_axpy = k_axpy_avx512;
         k_dot = k_dot_avx512;

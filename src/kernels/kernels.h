@@ -1,6 +1,9 @@
 /* kernels.h - the numerical kernels the models are built from. Matrices are
  * row-major; a weight W of shape [rows][cols] (PyTorch nn.Linear [out][in]) may be
- * stored as F32, F16 or BF16 and is read in place (mmap). Activations are float32.
+ * stored as F32, F16, BF16 or GGUF's block-quantized Q8_0 / Q4_0 / Q4_K (rows of
+ * dtype_row_bytes(dt, cols) bytes; cols a multiple of the block size) and is read
+ * in place (mmap). Activations are float32; for quantized weights k_matmul
+ * quantizes them to int8 blocks on the fly and uses integer dot products.
  * Every kernel has a portable scalar version; faster versions are picked at run
  * time by CPU feature (kernels_init), and OMNIC_SIMD=scalar forces the scalar path. */
 #ifndef OMNIC_KERNELS_H
@@ -12,7 +15,7 @@
 #include "core/threads.h"
 
 typedef struct kweight {
-    const void *data;   /* rows*cols elements of dt, row-major */
+    const void *data;   /* rows rows of dt, row-major (dtype_row_bytes(dt, cols) each) */
     omnic_dtype dt;
     int rows, cols;
 } kweight;

@@ -1,10 +1,17 @@
 /* matmul.c - threaded y = x * W^T over F32/F16/BF16 weights: the scalar version
- * and the row split across the pool. */
+ * and the row split across the pool (block-quantized weights: matmul_q.c). */
 #include "kernels/kernels.h"
 #include "kernels/matmul_impl.h"
+#include "kernels/quant.h"
 
 void k_row_to_f32(const kweight *w, int row, float *out) {
     size_t off = (size_t)row * (size_t)w->cols;
+    if (dtype_is_block(w->dt)) {
+        int64_t rb = dtype_row_bytes(w->dt, w->cols);
+        if (rb < 0 || dequant_row(w->dt, (const char *)w->data + (size_t)row * (size_t)rb, out, w->cols))
+            memset(out, 0, (size_t)w->cols * 4);
+        return;
+    }
     switch (w->dt) {
     case DT_F32: memcpy(out, (const float *)w->data + off, (size_t)w->cols * 4); break;
     case DT_BF16: {
@@ -45,6 +52,10 @@ static void mm_worker(void *arg, int ith, int nth) {
 }
 
 void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *y) {
+    if (dtype_is_block(w->dt)) {
+        k_matmul_q(pool, w, x, n, y);
+        return;
+    }
     mm_job j = {w, x, n, y};
     omnic_pool_run(pool, mm_worker, &j);
 }

@@ -10,4 +10,21 @@ void matmul_rows_scalar(const kweight *w, const float *x, int n, float *y, int r
 void matmul_rows_avx512(const kweight *w, const float *x, int n, float *y, int r0, int r1);
 
 extern matmul_fn k_matmul_rows;
+
+/* Block-quantized weights (Q8_0, Q4_0, Q4_K; matmul_q*.c). k_matmul first
+ * quantizes each activation row to int8 per 32-value block (scale max|x| / 127,
+ * round half to even; the same values at every level) into a layout private to
+ * the level, act_bytes(dt, cols) bytes per row, then runs rows() over row ranges
+ * of W (xq_stride: bytes between activation rows). */
+typedef struct qmm_level {
+    size_t (*act_bytes)(omnic_dtype dt, int cols);
+    void (*quantize_act)(omnic_dtype dt, const float *x, int cols, void *out);
+    void (*rows)(const kweight *w, const void *xq, size_t xq_stride, int n, float *y, int r0, int r1);
+} qmm_level;
+extern const qmm_level qmm_scalar, qmm_avx512;
+/* The activation rule for one block of 32 floats: *d = max|x| / 127, q[i] =
+ * x[i] * (1 / d) rounded half to even, *s = sum q (the scalar reference). */
+void qa_quantize32(const float *x, float *d, int8_t *q, int32_t *s);
+extern const qmm_level *k_qmm;
+void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
 #endif

@@ -1,0 +1,62 @@
+/* quant.h - GGUF's block-quantized weight layouts (Q8_0, Q4_0, Q4_K), byte for
+ * byte as ggml stores them (little-endian), and scalar row quantize/dequantize.
+ *
+ *  Q8_0: 32 values per 34-byte block: fp16 d, int8 q[32]; x = d * q.
+ *  Q4_0: 32 values per 18-byte block: fp16 d, 16 bytes of nibbles; byte j holds
+ *        element j (low nibble) and element j + 16 (high nibble); x = d * (q - 8).
+ *  Q4_K: 256 values per 144-byte super-block: fp16 d, fp16 dmin, 12 bytes of
+ *        6-bit scales sc[8] and mins m[8] (one per sub-block of 32; packing in
+ *        q4k_scale_min), 128 bytes of nibbles: byte 32c + l holds element
+ *        64c + l (low nibble) and 64c + 32 + l (high); x = d*sc[j]*q - dmin*m[j]
+ *        for element i of sub-block j = i / 32.
+ *
+ * The quantizers follow ggml's reference rounding rules so a round trip agrees
+ * with files other tools write: Q8_0 d = max|x| / 127, q = round(x / d) (half
+ * away from zero); Q4_0 d = (the value of largest magnitude) / -8, q =
+ * min(15, trunc(x / d + 8.5)); Q4_K per sub-block a weighted least-squares search
+ * of scale and min over 21 candidate steps (weights sqrt(mean x^2) + |x|), then
+ * 6-bit scales/mins relative to the largest, then the nibbles re-derived from the
+ * rounded scales. Reciprocals are multiplied as ggml does (x * (1/d)). */
+#ifndef OMNIC_KERNELS_QUANT_H
+#define OMNIC_KERNELS_QUANT_H
+#include <stdint.h>
+
+#include "core/dtype.h"
+
+#define QK8_0 32
+#define QK4_0 32
+#define QK_K 256
+
+typedef struct { uint16_t d; int8_t qs[QK8_0]; } blk_q8_0;
+typedef struct { uint16_t d; uint8_t qs[QK4_0 / 2]; } blk_q4_0;
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; } blk_q4_k;
+_Static_assert(sizeof(blk_q8_0) == 34, "Q8_0 block is 34 bytes");
+_Static_assert(sizeof(blk_q4_0) == 18, "Q4_0 block is 18 bytes");
+_Static_assert(sizeof(blk_q4_k) == 144, "Q4_K block is 144 bytes");
+
+/* Quantize n values of x into dt (Q8_0, Q4_0, Q4_K, or F32/F16/BF16 as a
+ * convenience); n must be a multiple of dtype_block_elems(dt). Returns 0, or -1
+ * for an unsupported type / bad n (nothing written). */
+int quant_row(omnic_dtype dt, const float *x, void *out, int64_t n);
+/* The inverse: n values of dt -> float. Same types and return values. */
+int dequant_row(omnic_dtype dt, const void *in, float *y, int64_t n);
+
+/* Scale and min (6 bits each) of sub-block j (0..7) from a Q4_K scales[12]. */
+static inline void q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+/* fp16 at p (any alignment) -> float. */
+static inline float q_ld_f16(const void *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return f16_to_f32(h);
+}
+
+#endif
