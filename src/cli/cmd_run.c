@@ -21,12 +21,15 @@ static void usage(FILE *f) {
             "  --ignore-eos            do not stop at the config's eos id\n"
             "  --print-ids             print generated ids (comma-separated) instead of text\n"
             "  -t, --threads N         worker threads (default: all cores)\n"
+            "  --chat                  format -p as one user turn with the model's chat template\n"
             "  --ctx N                 context size in tokens (default min(max positions, 4096))\n");
 }
 
 enum { O_TEMP = 256, O_TOPK, O_TOPP, O_MINP, O_REP, O_REPN, O_PRES, O_FREQ, O_SEED, O_STOP, O_IGN, O_PIDS, O_CTX, O_IDS };
 
 int cmd_run(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) /* `run --chat`: one chat turn with the model's template */
+        if (!strcmp(argv[i], "--chat")) return cmd_chat(argc, argv);
     const char *dir = NULL, *prompt = NULL, *file = NULL, *ids_s = NULL;
     long n_gen = 128, threads = 0, ctx_n = 0, lv;
     int ignore_eos = 0, print_ids = 0, n_stop = 0;

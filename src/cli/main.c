@@ -13,8 +13,11 @@ static const struct {
     {"info", cmd_info, "describe a model folder (architecture, sizes, dtypes, components)"},
     {"run", cmd_run, "generate text from a prompt (raw text or --ids)"},
     {"logits", cmd_logits, "write prompt logits [T, vocab] as float32 .npy (conformance)"},
+    {"chat", cmd_chat, "interactive chat with the model's own prompt format"},
     {"bench", cmd_bench, "prefill (pp) and decode (tg) tokens/s, llama-bench style"},
     {"tokenize", cmd_tokenize, "tokenize text with the model folder's tokenizer.json"},
+    {"render-chat", cmd_render_chat, "render a chat prompt with the model's template"},
+    {"serve", cmd_serve, "OpenAI/OmniServe-compatible HTTP server"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,291 @@
+/* cmd_chat.c - `omnic chat -m DIR`: interactive chat in the terminal with the
+ * model's own prompt format (src/text/chat.c), streamed output with the reasoning
+ * shown dimmed, history, /reset, /system, /think. `-p TEXT` (or `omnic run --chat
+ * -p TEXT`) answers one turn and exits. A turn whose prompt extends the previous
+ * one reuses the KV cache (only the new suffix is evaluated). */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "omnic.h"
+#include "text/chat.h"
+#include "text/output_parser.h"
+
+#define DIM "\033[2m"
+#define RESET "\033[0m"
+
+typedef struct {
+    omnic_model *m;
+    omnic_tokenizer *tok;
+    chat_template *tpl;
+    omnic_ctx *ctx;
+    omnic_sampler *smp;
+    const omnic_model_info *I;
+    out_family fam;
+    int32_t *cached;   /* tokens held in ctx */
+    size_t n_cached, cap_cached;
+    int32_t stops[16];
+    int n_stops;
+    long max_tokens;
+    int color, think;
+    json_t *history;   /* messages array (system first if set) */
+    float *logits;
+} chat_state;
+
+static out_family family_of(const chat_state *s) {
+    const char *f = chat_family(s->tpl);
+    if (!strcmp(f, "track-a")) return OUT_FAMILY_THINK;
+    if (!strcmp(f, "track-b")) return OUT_FAMILY_OMNI;
+    return strcmp(s->I->model_type, "llama") ? OUT_FAMILY_HCX_LEGACY : OUT_FAMILY_PLAIN;
+}
+
+static void add_stop(chat_state *s, int32_t id) {
+    if (id < 0 || s->n_stops >= 16) return;
+    for (int i = 0; i < s->n_stops; i++)
+        if (s->stops[i] == id) return;
+    s->stops[s->n_stops++] = id;
+}
+
+/* Evaluate prompt ids, reusing the cached prefix when the prompt extends it. */
+static int eval_prompt(chat_state *s, const int32_t *ids, size_t n) {
+    size_t keep = 0;
+    while (keep < s->n_cached && keep < n && s->cached[keep] == ids[keep]) keep++;
+    if (keep < s->n_cached || keep == n) { /* diverged (or nothing new): start over */
+        omnic_ctx_reset(s->ctx);
+        keep = 0;
+    }
+    if (n > s->cap_cached) {
+        int32_t *nc = realloc(s->cached, (n + 1024) * sizeof *nc);
+        if (!nc) return -1;
+        s->cached = nc;
+        s->cap_cached = n + 1024;
+    }
+    memcpy(s->cached, ids, n * sizeof *ids);
+    s->n_cached = n;
+    omnic_sampler_reset(s->smp);
+    for (size_t i = 0; i < n; i++) omnic_sampler_accept(s->smp, ids[i]);
+    return omnic_eval(s->ctx, ids + keep, (int)(n - keep), s->logits, 0);
+}
+
+static void print_text(const chat_state *s, const char *t, size_t n, int reasoning) {
+    if (!n) return;
+    if (reasoning && s->color) fputs(DIM, stdout);
+    fwrite(t, 1, n, stdout);
+    if (reasoning && s->color) fputs(RESET, stdout);
+    fflush(stdout);
+}
+
+/* One assistant turn for the current history; appends the answer to it. */
+static int chat_turn(chat_state *s) {
+    json_t *kw = json_object();
+    json_object_set_new(kw, "thinking", json_boolean(s->think));
+    json_object_set_new(kw, "skip_reasoning", json_boolean(!s->think));
+    char *prompt = NULL;
+    size_t plen = 0;
+    int rc = chat_render_json(s->tpl, s->history, NULL, kw, 1, 0, &prompt, &plen);
+    json_decref(kw);
+    if (rc) return cli_fail();
+    int32_t *ids = NULL;
+    size_t n = 0;
+    rc = omnic_tokenize(s->tok, prompt, plen, 1, &ids, &n);
+    free(prompt);
+    if (rc) return cli_fail();
+    double t0 = cli_now_ms();
+    if (eval_prompt(s, ids, n)) {
+        free(ids);
+        return cli_fail();
+    }
+    free(ids);
+    double t1 = cli_now_ms();
+    out_opts oo = {.family = s->fam, .reasoning = s->think ? OUT_REASON_ON : OUT_REASON_OFF, .id_seed = 1};
+    if (s->fam == OUT_FAMILY_HCX_LEGACY) oo.reasoning = s->think ? OUT_REASON_AUTO : OUT_REASON_OFF;
+    out_parser *op = out_parser_new_opts(&oo);
+    omnic_detok_stream *ds = NULL;
+    if (!op || omnic_detok_stream_new(s->tok, 0, &ds)) {
+        out_parser_free(op);
+        return cli_fail();
+    }
+    long produced = 0;
+    out_delta d;
+    rc = 0;
+    for (; produced < s->max_tokens; produced++) {
+        int32_t next = omnic_sampler_sample(s->smp, s->logits);
+        int stop = next < 0;
+        for (int i = 0; i < s->n_stops; i++) stop |= next == s->stops[i];
+        if (stop) break;
+        omnic_sampler_accept(s->smp, next);
+        const char *piece;
+        size_t len;
+        if (omnic_detok_stream_feed(ds, next, &piece, &len) == 0 && len && out_parser_feed(op, piece, len, &d) == 0) {
+            print_text(s, d.reasoning, d.reasoning_len, 1);
+            print_text(s, d.content, d.content_len, 0);
+        }
+        if (omnic_eval(s->ctx, &next, 1, s->logits, 0)) {
+            rc = cli_fail();
+            break;
+        }
+        if (s->n_cached + 1 > s->cap_cached) {
+            int32_t *nc = realloc(s->cached, (s->cap_cached + 1024) * sizeof *nc);
+            if (!nc) { rc = 1; break; }
+            s->cached = nc;
+            s->cap_cached += 1024;
+        }
+        s->cached[s->n_cached++] = next;
+    }
+    const char *piece;
+    size_t len;
+    if (omnic_detok_stream_flush(ds, &piece, &len) == 0 && len) out_parser_feed(op, piece, len, NULL);
+    if (out_parser_finish(op, &d) == 0) {
+        print_text(s, d.reasoning, d.reasoning_len, 1);
+        print_text(s, d.content, d.content_len, 0);
+        const out_result *r = out_parser_result(op);
+        json_t *msg = json_pack("{s:s}", "role", "assistant");
+        json_object_set_new(msg, "content", r->content ? json_stringn(r->content, r->content_len) : json_string(""));
+        if (r->reasoning) json_object_set_new(msg, "reasoning_content", json_stringn(r->reasoning, r->reasoning_len));
+        json_array_append_new(s->history, msg);
+    }
+    double t2 = cli_now_ms();
+    printf("\n");
+    fprintf(stderr, "%s[prompt %zu tokens %.0f ms, %ld tokens %.1f tok/s]%s\n", s->color ? DIM : "", n, t1 - t0, produced,
+            produced ? produced / ((t2 - t1) / 1e3) : 0.0, s->color ? RESET : "");
+    omnic_detok_stream_free(ds);
+    out_parser_free(op);
+    return rc;
+}
+
+static void set_system(chat_state *s, const char *text) {
+    json_t *first = json_array_get(s->history, 0);
+    const char *role = json_string_value(json_object_get(first, "role"));
+    if (role && !strcmp(role, "system")) json_array_remove(s->history, 0);
+    if (text && *text) json_array_insert_new(s->history, 0, json_pack("{s:s,s:s}", "role", "system", "content", text));
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: omnic chat -m DIR [-p TEXT] [--system TEXT] [--think on|off] [--family F] [-n N]\n"
+               "                  [--temp T] [--top-p P] [--top-k K] [--seed S] [-t THREADS] [--ctx N]\n"
+               "  interactive commands: /reset  /system TEXT  /think on|off  /quit\n");
+}
+
+enum { O_SYS = 256, O_THINK, O_FAM, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_CTX, O_NOCOLOR };
+
+int cmd_chat(int argc, char **argv) {
+    const char *dir = NULL, *prompt = NULL, *sys = NULL, *family = NULL;
+    long threads = 0, n_ctx = 4096, lv;
+    double dv;
+    chat_state s = {.max_tokens = 1024, .color = isatty(1)};
+    omnic_sampling sp;
+    omnic_sampling_default(&sp);
+    sp.temperature = 0.6f;
+    sp.top_p = 0.95f;
+    sp.seed = 42;
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'}, {"prompt", 1, 0, 'p'}, {"system", 1, 0, O_SYS}, {"think", 1, 0, O_THINK},
+        {"family", 1, 0, O_FAM}, {"max-tokens", 1, 0, 'n'}, {"temp", 1, 0, O_TEMP}, {"top-p", 1, 0, O_TOPP},
+        {"top-k", 1, 0, O_TOPK}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, 't'}, {"ctx", 1, 0, O_CTX},
+        {"no-color", 0, 0, O_NOCOLOR}, {"chat", 0, 0, 'c'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "m:p:n:t:ch", opts, NULL)) != -1) {
+        switch (o) {
+        case 'm': dir = optarg; break;
+        case 'p': prompt = optarg; break;
+        case 'c': break; /* `omnic run --chat` */
+        case O_SYS: sys = optarg; break;
+        case O_FAM: family = optarg; break;
+        case O_THINK:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) { fprintf(stderr, "omnic chat: --think on|off\n"); return 2; }
+            s.think = !strcmp(optarg, "on");
+            break;
+        case 'n': if (cli_parse_int("--max-tokens", optarg, 1, 1 << 30, &s.max_tokens)) return 2; break;
+        case 't': if (cli_parse_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_CTX: if (cli_parse_int("--ctx", optarg, 16, 1 << 30, &n_ctx)) return 2; break;
+        case O_TEMP: if (cli_parse_float("--temp", optarg, &dv)) return 2; sp.temperature = (float)dv; break;
+        case O_TOPP: if (cli_parse_float("--top-p", optarg, &dv)) return 2; sp.top_p = (float)dv; break;
+        case O_TOPK: if (cli_parse_int("--top-k", optarg, 0, 1 << 30, &lv)) return 2; sp.top_k = (int)lv; break;
+        case O_SEED: if (cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &lv)) return 2; sp.seed = (uint64_t)lv; break;
+        case O_NOCOLOR: s.color = 0; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "omnic chat: -m DIR is required\n");
+        usage(stderr);
+        return 2;
+    }
+    int rc = 1;
+    if (omnic_model_open(dir, (int)threads, &s.m) || omnic_tokenizer_load(dir, &s.tok) || chat_load(dir, family, &s.tpl)) {
+        cli_fail();
+        goto done;
+    }
+    s.I = omnic_model_get_info(s.m);
+    if (n_ctx > s.I->max_pos) n_ctx = s.I->max_pos;
+    if (omnic_ctx_new(s.m, (int)n_ctx, &s.ctx) || omnic_sampler_new(&sp, s.I->vocab_size, &s.smp)) {
+        cli_fail();
+        goto done;
+    }
+    s.fam = family_of(&s);
+    add_stop(&s, s.I->eos_id);
+    for (const char *const *st = chat_stop_strings(s.tpl); st && *st; st++) add_stop(&s, omnic_token_id(s.tok, *st));
+    s.logits = malloc((size_t)s.I->vocab_size * sizeof(float));
+    s.history = json_array();
+    if (!s.logits || !s.history) goto done;
+    set_system(&s, sys);
+    if (prompt) {
+        json_array_append_new(s.history, json_pack("{s:s,s:s}", "role", "user", "content", prompt));
+        rc = chat_turn(&s);
+        goto done;
+    }
+    fprintf(stderr, "omnic chat: %s (%s format). /reset /system TEXT /think on|off /quit\n", dir, chat_family(s.tpl));
+    char *line = NULL;
+    size_t cap = 0;
+    for (;;) {
+        if (isatty(0)) fputs("> ", stdout), fflush(stdout);
+        ssize_t r = getline(&line, &cap, stdin);
+        if (r < 0) break;
+        while (r > 0 && (line[r - 1] == '\n' || line[r - 1] == '\r')) line[--r] = 0;
+        if (!r) continue;
+        if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) break;
+        if (!strcmp(line, "/reset")) {
+            json_array_clear(s.history);
+            set_system(&s, sys);
+            omnic_ctx_reset(s.ctx);
+            s.n_cached = 0;
+            fprintf(stderr, "(history cleared)\n");
+            continue;
+        }
+        if (!strncmp(line, "/system", 7) && (line[7] == ' ' || !line[7])) {
+            set_system(&s, line[7] ? line + 8 : NULL);
+            fprintf(stderr, "(system prompt %s)\n", line[7] ? "set" : "cleared");
+            continue;
+        }
+        if (!strcmp(line, "/think on") || !strcmp(line, "/think off")) {
+            s.think = !strcmp(line, "/think on");
+            fprintf(stderr, "(thinking %s)\n", s.think ? "on" : "off");
+            continue;
+        }
+        if (line[0] == '/') {
+            fprintf(stderr, "unknown command %s (try /reset, /system TEXT, /think on|off, /quit)\n", line);
+            continue;
+        }
+        json_array_append_new(s.history, json_pack("{s:s,s:s}", "role", "user", "content", line));
+        if (chat_turn(&s)) json_array_remove(s.history, json_array_size(s.history) - 1);
+    }
+    free(line);
+    rc = 0;
+done:
+    json_decref(s.history);
+    free(s.logits);
+    free(s.cached);
+    omnic_sampler_free(s.smp);
+    omnic_ctx_free(s.ctx);
+    chat_free(s.tpl);
+    omnic_tokenizer_free(s.tok);
+    omnic_model_close(s.m);
+    return rc;
+}
