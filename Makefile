@@ -1,7 +1,7 @@
 # omnic build. `make` builds build/omnic; `make test` runs the whole suite on the
 # normal build and again under AddressSanitizer + UBSan (build-san/).
 CC      ?= cc
-PKGS    := jansson libpcre2-8
+PKGS    := jansson libpcre2-8 libmicrohttpd
 BUILD   ?= build
 SAN     ?= 0
 OPT     ?= -O2
@@ -16,7 +16,7 @@ CFLAGS  := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm -pthread $(LDSAN)
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/kernels/*.c src/formats/*.c src/models/*.c src/text/*.c))
-CLI_SRC := $(sort $(wildcard src/cli/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c src/serve/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -1,0 +1,18 @@
+/* routes.h - route handlers of `omnic serve` (called by http.c's dispatcher
+ * after method, API key, body-size and Content-Type checks). */
+#ifndef OMNIC_SERVE_ROUTES_H
+#define OMNIC_SERVE_ROUTES_H
+#include "serve/http.h"
+
+/* POST {,/a,/b}/v1/chat/completions (is_chat) and /v1/completions. */
+enum MHD_Result route_generate(http_req *r, int track, int is_chat);
+/* GET {,/a,/b}/v1/models and /v1/models/{id} (id non-NULL). */
+enum MHD_Result route_models(http_req *r, int track, const char *id);
+enum MHD_Result route_health(http_req *r);
+enum MHD_Result route_metrics(http_req *r);
+/* POST {,/a,/b}/tokenize, /v1/tokenize. */
+enum MHD_Result route_tokenize(http_req *r, int track);
+/* GET /media/{name}. */
+enum MHD_Result route_media(http_req *r, const char *name);
+
+#endif
