@@ -28,10 +28,15 @@ struct omnic_model {
     kweight output;                 /* [V, D]; == embed when tied */
     float *final_norm;              /* [D] */
     hcx_layer *layers;
+    struct hcx_gguf *gg;            /* GGUF source (hcx_load_gguf.c), or NULL */
 };
 
 /* Load and validate the decoder weights of m->st into m (hcx_load.c). */
 int hcx_load_weights(omnic_model *m);
 void hcx_free_weights(omnic_model *m);
+/* Open a .gguf file instead (config from its metadata; hcx_load_gguf.c), and
+ * release what it holds. */
+int hcx_load_gguf(omnic_model *m, const char *path);
+void hcx_gguf_free(omnic_model *m);
 
 #endif

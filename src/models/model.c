@@ -14,14 +14,16 @@ int omnic_model_open(const char *dir, int n_threads, omnic_model **out) {
     omnic_err_clear();
     struct stat sb;
     if (!dir || stat(dir, &sb) != 0) return omnic_err(OMNIC_EIO, "%s: no such model folder", dir ? dir : "(null)");
-    if (!S_ISDIR(sb.st_mode)) return omnic_err(OMNIC_EIO, "%s: not a folder (expected a Hugging Face model folder)", dir);
+    int gguf = S_ISREG(sb.st_mode); /* a .gguf file (hcx_load_gguf.c) */
+    if (!S_ISDIR(sb.st_mode) && !gguf)
+        return omnic_err(OMNIC_EIO, "%s: not a folder (expected a Hugging Face model folder or a .gguf file)", dir);
     kernels_init();
     omnic_model *m = calloc(1, sizeof *m);
     if (!m) return omnic_err(OMNIC_ENOMEM, "out of memory");
     m->dir = strdup(dir);
-    int rc = hf_config_load(dir, &m->info, &m->config);
-    if (!rc) rc = st_open_dir(dir, &m->st);
-    if (!rc) {
+    int rc = gguf ? hcx_load_gguf(m, dir) : hf_config_load(dir, &m->info, &m->config);
+    if (!rc && !gguf) rc = st_open_dir(dir, &m->st);
+    if (!rc && !gguf) {
         m->info.n_files = m->st->n_files;
         rc = hcx_load_weights(m);
     }
@@ -44,6 +46,7 @@ int omnic_model_open(const char *dir, int n_threads, omnic_model **out) {
 void omnic_model_close(omnic_model *m) {
     if (!m) return;
     hcx_free_weights(m);
+    hcx_gguf_free(m);
     omnic_pool_free(m->pool);
     st_close(m->st);
     json_decref(m->config);
