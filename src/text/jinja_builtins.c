@@ -452,7 +452,6 @@ jv jj_printf(jj_ev *e, jv fmtv, jv args, int line) {
         map = args.u.d;
     jj_buf b = {0};
     jj_buf_put(e->c, &b, "", 0);
-    int used_map = 0;
     const char *s = fmt->s;
     size_t n = fmt->len;
     for (size_t i = 0; i < n;) {
@@ -484,7 +483,6 @@ jv jj_printf(jj_ev *e, jv fmtv, jv args, int line) {
             if (!map) FAIL("format requires a mapping");
             if (!jj_dict_get_s(map, s + i + 1, k - i - 1, &v)) FAIL("format key '%.*s' not found", (int)(k - i - 1), s + i + 1);
             have_v = 1;
-            used_map = 1;
             i = k + 1;
         }
         int left = 0, plus = 0, space = 0, alt = 0, zero = 0;
@@ -649,7 +647,6 @@ jv jj_printf(jj_ev *e, jv fmtv, jv args, int line) {
         }
     }
     if (!map && ai < na) FAIL("not all arguments converted during string formatting");
-    (void)used_map;
     return jv_strbuf(e->c, &b);
 }
 
