@@ -6,13 +6,14 @@
  * summation order) into groups laid out for the weight type, so that each
  * 512-bit weight vector meets its activations with one vpdpbusd (u8 x s8 ->
  * int32, 4 products per lane):
- *  - Q8_0, 64 values (2 blocks) per group: |q| as u8 and a 64-bit mask of
- *    negative q; the weights' signs are flipped where q < 0 (one masked
- *    subtract), so sum |q| * (+-w) = sum q * w.
+ *  - Q8_0, 64 values (2 blocks) per group: q + 128 as u8, so sum (q + 128) w =
+ *    sum q w + 128 sum w; the 128 sum w term (one vpdpbusd of the weights with
+ *    128s, shared by all tokens of a tile) starts the accumulation negated.
  *  - Q4_0, 128 values (4 blocks): the 4 blocks' first halves (elements 0..15)
  *    then their second halves, matching one 512-bit vector of low nibbles and
  *    one of high nibbles built from 4 x 16 bytes; the "- 8" offset is an int32
- *    correction per lane (8 * sum of the lane's activations).
+ *    correction per lane (8 * sum of the lane's activations) that the
+ *    accumulation starts from, negated.
  *  - Q4_K, 256 values (a super-block): per 128 values, the activations of the
  *    low-nibble sub-blocks then the high-nibble ones, matching one 64-byte load
  *    of the weights' nibbles; per-sub-block float scales d*sc*dx, and the mins as
@@ -31,6 +32,16 @@
 
 #define AI static inline __attribute__((always_inline))
 
+#ifndef QMM_PF
+#define QMM_PF 1024 /* decode: software prefetch distance in weight bytes (0: none) */
+#endif
+/* Prefetch (T == 1 only: decode streams the weights once) a cache line QMM_PF
+ * bytes ahead; integer arithmetic, the address may lie past the row. */
+#define PF(T, p)                                                                              \
+    do {                                                                                      \
+        if ((T) == 1 && QMM_PF) _mm_prefetch((const char *)((uintptr_t)(p) + QMM_PF), _MM_HINT_T0); \
+    } while (0)
+
 /* fp16 at p (any alignment) -> float with F16C. */
 AI float h2f(const uint8_t *p) {
     uint16_t h;
@@ -38,8 +49,8 @@ AI float h2f(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-typedef struct { uint8_t ax[64]; float dx[16]; uint64_t neg; uint8_t pad[56]; } g8;  /* Q8_0 */
-typedef struct { int8_t lo[64], hi[64]; int32_t corr[16]; float dx[16]; } g4;      /* Q4_0 */
+typedef struct { uint8_t xu[64]; float dx[16]; } g8;                              /* Q8_0 */
+typedef struct { int8_t lo[64], hi[64]; int32_t ncorr[16]; float dx[16]; } g4;     /* Q4_0 */
 typedef struct { int8_t q[256]; float dx[4][16]; float ds[16]; } gk;              /* Q4_K */
 _Static_assert(sizeof(g8) % 64 == 0 && sizeof(g4) % 64 == 0 && sizeof(gk) % 64 == 0, "64-byte groups");
 
@@ -83,12 +94,10 @@ static void quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
     if (dt == DT_Q8_0) {
         g8 *g = out;
         for (int gi = 0; gi < (nb + 1) / 2; gi++, g++) {
-            g->neg = 0;
             for (int k = 0; k < 2; k++) {
                 float d = qblock_at(x, 2 * gi + k, nb, q, &s);
                 __m256i v = _mm256_loadu_si256((const __m256i *)q);
-                _mm256_storeu_si256((__m256i *)(g->ax + 32 * k), _mm256_abs_epi8(v));
-                g->neg |= (uint64_t)_mm256_movepi8_mask(v) << (32 * k);
+                _mm256_storeu_si256((__m256i *)(g->xu + 32 * k), _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)));
                 _mm256_storeu_ps(g->dx + 8 * k, _mm256_set1_ps(d));
             }
         }
@@ -102,7 +111,7 @@ static void quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
                 for (int i = 0; i < 4; i++) {
                     int c = 0;
                     for (int e = 0; e < 4; e++) c += q[4 * i + e] + q[16 + 4 * i + e];
-                    g->corr[4 * k + i] = 8 * c;
+                    g->ncorr[4 * k + i] = -8 * c;
                     g->dx[4 * k + i] = d;
                 }
             }
@@ -145,6 +154,7 @@ AI void k_q8_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 68;
+            PF(T, p);
             __m512i wv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
             __m512 dw = _mm512_set1_ps(h2f(p));
             if (two) {
@@ -153,11 +163,12 @@ AI void k_q8_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
             } else {
                 dw = _mm512_maskz_mov_ps(0x00ff, dw);
             }
+            /* -128 * (sum of each lane's 4 weights); padding lanes hold 0 (xu = 128 there) */
+            __m512i nc = _mm512_sub_epi32(z, _mm512_dpbusd_epi32(z, _mm512_set1_epi8((char)0x80), wv));
 #pragma GCC unroll 4
             for (int t = 0; t < T; t++) {
                 const g8 *a = (const g8 *)(xq + (size_t)t * xs) + gi;
-                __m512i ws = _mm512_mask_sub_epi8(wv, (__mmask64)a->neg, z, wv);
-                __m512i i = _mm512_dpbusd_epi32(z, _mm512_load_si512(a->ax), ws);
+                __m512i i = _mm512_dpbusd_epi32(nc, _mm512_load_si512(a->xu), wv);
                 acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, _mm512_load_ps(a->dx)), acc[r][t]);
             }
         }
@@ -167,7 +178,7 @@ AI void k_q8_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
 
 AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
     ZERO_ACC;
-    const __m512i z = _mm512_setzero_si512(), m4 = _mm512_set1_epi8(0x0f);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     int ng = (nb + 3) / 4;
     for (int gi = 0; gi < ng; gi++) {
@@ -175,6 +186,7 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 72;
+            PF(T, p);
             __m512i v;
             __m128i dh;
             if (kn == 4) {
@@ -200,9 +212,8 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
 #pragma GCC unroll 4
             for (int t = 0; t < T; t++) {
                 const g4 *a = (const g4 *)(xq + (size_t)t * xs) + gi;
-                __m512i i = _mm512_dpbusd_epi32(z, lo, _mm512_load_si512(a->lo));
+                __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(a->ncorr), lo, _mm512_load_si512(a->lo));
                 i = _mm512_dpbusd_epi32(i, hi, _mm512_load_si512(a->hi));
-                i = _mm512_sub_epi32(i, _mm512_load_si512(a->corr));
                 acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, _mm512_load_ps(a->dx)), acc[r][t]);
             }
         }
@@ -217,6 +228,8 @@ AI void k_q4_k(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const uint8_t *p = w + (size_t)r * rb + (size_t)sb * sizeof(blk_q4_k);
+            PF(T, p);
+            PF(T, p + 64);
             float d = h2f(p), dmin = h2f(p + 2);
             _Alignas(64) float sw[4][16], mn[16] = {0};
             for (int j = 0; j < 8; j++) {
