@@ -46,6 +46,15 @@ void metrics_generation(int n_prompt, int n_reused, int n_gen, double ttft_ms, i
     pthread_mutex_unlock(&mu);
 }
 
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void label(sbuf *b, const char *v) {
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') sb_add(b, "\\", 1);
+        if (*v == '\n') { sb_adds(b, "\\n"); continue; }
+        sb_add(b, v, 1);
+    }
+}
+
 void metrics_render(server *s, sbuf *b) {
     static const char *fin_names[] = {"none", "stop", "length", "cancelled", "timeout", "error", "shutdown"};
     pthread_mutex_lock(&mu);
@@ -80,11 +89,15 @@ void metrics_render(server *s, sbuf *b) {
     for (int i = 0; i < s->n_models; i++) {
         sched_stats st;
         sched_get_stats(s->models[i].sched, &st);
-        const char *id = s->models[i].id;
-        sb_printf(b, "omnic_slots{model=\"%s\"} %d\n", id, st.n_slots);
-        sb_printf(b, "omnic_requests_running{model=\"%s\"} %d\n", id, st.running);
-        sb_printf(b, "omnic_requests_waiting{model=\"%s\"} %d\n", id, st.queued);
-        sb_printf(b, "omnic_decode_steps_total{model=\"%s\"} %lld\n", id, st.steps);
-        sb_printf(b, "omnic_decode_batch_tokens_total{model=\"%s\"} %lld\n", id, st.batched_tokens);
+        sbuf id;
+        sb_init(&id);
+        label(&id, s->models[i].id);
+        const char *l = id.s ? id.s : "";
+        sb_printf(b, "omnic_slots{model=\"%s\"} %d\n", l, st.n_slots);
+        sb_printf(b, "omnic_requests_running{model=\"%s\"} %d\n", l, st.running);
+        sb_printf(b, "omnic_requests_waiting{model=\"%s\"} %d\n", l, st.queued);
+        sb_printf(b, "omnic_decode_steps_total{model=\"%s\"} %lld\n", l, st.steps);
+        sb_printf(b, "omnic_decode_batch_tokens_total{model=\"%s\"} %lld\n", l, st.batched_tokens);
+        sb_free(&id);
     }
 }

@@ -510,8 +510,9 @@ int req_parse_gen(json_t *body, int track, int is_chat, gen_req *r, api_err *e) 
             const char *t = json_is_object(rf) ? get_str(rf, "type") : NULL;
             if (!t || (strcmp(t, "text") && strcmp(t, "json_object") && strcmp(t, "json_schema")))
                 return BAD_TYPE(e, "response_format", "'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"");
-            if (strcmp(t, "text"))
-                return BAD_VALUE(e, "response_format", "'response_format' \"%s\" (constrained decoding) is not supported yet", t);
+            if (!strcmp(t, "json_schema"))
+                return BAD_VALUE(e, "response_format", "'response_format' \"json_schema\" is not supported yet; use \"json_object\"");
+            r->json_mode = !strcmp(t, "json_object");
         }
         json_t *lp = json_object_get(b, "logprobs");
         if (lp && !json_is_boolean(lp)) return BAD_TYPE(e, "logprobs", "'logprobs' must be a boolean");

@@ -60,6 +60,7 @@ typedef struct gen_req {
     float *bias_vals;
     int n_bias;
     int include_stop_str, ignore_eos, skip_special;
+    int json_mode;           /* response_format json_object: constrained decoding */
     const char *request_id, *user;
 } gen_req;
 

@@ -145,6 +145,7 @@ static int build_job(gen_ctx *g, api_err *e) {
     r->bias_vals = NULL;
     r->n_bias = 0;
     j->skip_special = r->skip_special;
+    j->json_mode = r->json_mode;
     if (r->is_chat) {
         j->keep_special = prompt_keep_special(m);
         if (r->thinking_budget >= 0 && prompt_think_open(g->family) && prompt_think_close(g->family)) {

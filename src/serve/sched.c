@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "serve/json_mode.h"
 #include "text/output_parser.h"
 
 #define PREFILL_CHUNK 256 /* prompt tokens per slot per iteration: keeps decode latency of others bounded */
@@ -92,6 +93,7 @@ typedef struct slot {
     omnic_detok_stream *ds;
     out_budget tb;        /* thinking budget */
     out_stopper *stopper; /* request stop strings (holds back possible starts) */
+    jm_state jm;          /* JSON mode recognizer */
     int32_t next_tok;     /* sampled, to be fed by the next decode step */
     int n_gen;
     double last_used;
@@ -102,6 +104,7 @@ struct sched {
     int vocab;
     slot *slots;
     float *logits;        /* [n_slots][vocab] */
+    jm_vocab *jv;         /* token texts for JSON mode, built on first use */
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -243,9 +246,14 @@ static int slot_token(sched *s, slot *sl, int32_t t) {
         piece = o;
         n = on;
     }
-    if (sl->n_gen >= j->max_tokens) {
+    int json_done = 0;
+    if (j->json_mode && s->jv) {
+        jm_feed(&sl->jm, s->jv->text[t] ? s->jv->text[t] : "", s->jv->len[t]);
+        json_done = jm_done(&sl->jm);
+    }
+    if (json_done || sl->n_gen >= j->max_tokens) {
         publish(j, piece, n, sl->n_gen, FIN_NONE, t_now);
-        slot_finish(s, sl, FIN_LENGTH, NULL);
+        slot_finish(s, sl, json_done ? FIN_STOP : FIN_LENGTH, NULL);
         return 1;
     }
     publish(j, piece, n, sl->n_gen, FIN_NONE, t_now);
@@ -270,6 +278,7 @@ static int32_t slot_pick(sched *s, slot *sl, float *lg) {
             for (int i = 0; i < s->cfg.n_eos; i++) lg[s->cfg.eos_ids[i]] = -INFINITY;
             for (int i = 0; i < j->n_stop_ids; i++) lg[j->stop_ids[i]] = -INFINITY;
         }
+        if (j->json_mode && s->jv && jm_mask(&sl->jm, s->jv, lg) == 0) return -1; /* no token fits */
         t = omnic_sampler_sample(sl->smp, lg);
     }
     omnic_sampler_accept(sl->smp, t);
@@ -307,6 +316,11 @@ static int slot_begin(sched *s, slot *sl, gen_job *j, int reuse) {
     s->running++;
     memset(&sl->tb, 0, sizeof sl->tb);
     sl->tb.budget = -1;
+    jm_init(&sl->jm);
+    if (j->json_mode && !s->jv && !(s->jv = jm_vocab_build(s->cfg.tok, s->vocab, s->cfg.special))) {
+        slot_finish(s, sl, FIN_ERROR, "out of memory (JSON mode token table)");
+        return -1;
+    }
     if (omnic_sampler_new(&j->sp, s->vocab, &sl->smp) || omnic_detok_stream_new(s->cfg.tok, 0, &sl->ds) ||
         (j->n_stop && !(sl->stopper = out_stopper_new((const char *const *)j->stop, (size_t)j->n_stop, j->include_stop))) ||
         out_budget_init(&sl->tb, j->think_s, j->n_s, j->think_e, j->n_e, j->think_c, j->n_c, j->budget, j->prompt,
@@ -350,6 +364,10 @@ static void prefill_step(sched *s, slot *sl) {
     s->st.prefill_tokens += n;
     if (!last) return;
     int32_t t = slot_pick(s, sl, lg);
+    if (t < 0) {
+        slot_finish(s, sl, FIN_ERROR, "JSON mode: no token can continue the output");
+        return;
+    }
     if (!slot_token(s, sl, t)) {
         sl->next_tok = t;
         sl->state = SLOT_DECODE;
@@ -380,7 +398,8 @@ static void decode_step(sched *s) {
         slot *sl = who[i];
         cache_append(sl, &ids[i], 1);
         int32_t t = slot_pick(s, sl, s->logits + (size_t)i * s->vocab);
-        if (!slot_token(s, sl, t)) sl->next_tok = t;
+        if (t < 0) slot_finish(s, sl, FIN_ERROR, "JSON mode: no token can continue the output");
+        else if (!slot_token(s, sl, t)) sl->next_tok = t;
     }
 }
 
@@ -539,6 +558,7 @@ void sched_free(sched *s) {
     }
     free(s->slots);
     free(s->logits);
+    jm_vocab_free(s->jv);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

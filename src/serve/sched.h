@@ -35,6 +35,7 @@ typedef struct gen_job {
     int budget;                 /* thinking_token_budget, < 0: none */
     int32_t *think_s, *think_e, *think_c; /* open, forced close, natural close ids */
     int n_s, n_e, n_c;
+    int json_mode;              /* output constrained to one JSON object (json_mode.h) */
     int32_t *script;            /* test hook: forced output tokens */
     int n_script;
     double deadline_ms;         /* monotonic deadline, 0: none */

@@ -393,6 +393,70 @@ def run_main(srv):
         if c["finish_reason"] != "stop" or c["stop_reason"] != s["greedy_tokens"][1] or j["usage"]["completion_tokens"] != 2:
             return repr(j)
 
+    @case("sampling/logit_bias_skip_special_penalties_min_tokens")
+    def _():
+        base = {"max_tokens": 16, "temperature": 0, "ignore_eos": True}
+        # +100 on one token makes greedy pick it every step
+        st, j = srv.post("/v1/completions", dict(base, prompt=seqs[0]["tokens"], max_tokens=3, logit_bias={"42": 100}))
+        want = oracle_decode([[42, 42, 42]])[0]
+        if j["choices"][0]["text"] != want:
+            return "logit_bias: %r != %r" % (j["choices"][0]["text"], want)
+        # skip_special_tokens (default true) drops the special tokens of the golden greedy output
+        st, j = srv.post("/v1/completions", dict(base, prompt=seqs[0]["tokens"]))
+        want = oracle_decode([seqs[0]["greedy_tokens"]], skip_special=True)[0]
+        if j["choices"][0]["text"] != want or want == expected[0]:
+            return "skip_special: %r != %r" % (j["choices"][0]["text"], want)
+        # the golden len7 greedy output repeats one token 8 times; a frequency penalty breaks that
+        st, j = srv.post("/v1/completions", dict(base, prompt=seqs[1]["tokens"], frequency_penalty=2.0,
+                                                 skip_special_tokens=False))
+        if j["choices"][0]["text"] == expected[1]:
+            return "frequency_penalty had no effect"
+        st, j = srv.post("/v1/completions", dict(base, prompt=seqs[1]["tokens"], repetition_penalty=1.8,
+                                                 skip_special_tokens=False))
+        if j["choices"][0]["text"] == expected[1]:
+            return "repetition_penalty had no effect"
+        # min_tokens keeps a stop token id from ending generation early
+        rep = seqs[1]["greedy_tokens"][1]
+        st, j = srv.post("/v1/completions", dict(base, prompt=seqs[1]["tokens"], stop_token_ids=[rep], min_tokens=5))
+        if j["usage"]["completion_tokens"] < 6:
+            return "min_tokens: %r" % j["usage"]
+        # request_id becomes the id suffix; continuous_usage_stats puts usage in every chunk
+        st, j = srv.post("/v1/chat/completions", chat_body("hi", max_tokens=2, request_id="abc-123"))
+        if j["id"] != "chatcmpl-abc-123":
+            return "request_id: %r" % j["id"]
+        st, h, ev = srv.stream("/v1/chat/completions", chat_body("hi", max_tokens=3, ignore_eos=True, stream=True,
+                                                                 stream_options={"include_usage": True,
+                                                                                 "continuous_usage_stats": True}))
+        if not all("usage" in e for e in ev[:-1]) or ev[-2]["usage"]["completion_tokens"] != 3:
+            return "continuous_usage_stats: %r" % ev
+
+    @case("response_format/json_object")
+    def _():
+        # constrained decoding: whatever the random model prefers, the output is one JSON
+        # object; a bias toward the structural characters keeps the answers short
+        ids = {}
+        for ch in '"}:,':
+            st, tk = srv.post("/tokenize", {"prompt": ch})
+            ids[ch] = tk["tokens"][0]
+        bias = {str(ids['"']): 4, str(ids["}"]): 4}
+        for seed in (1, 2, 3):
+            b = chat_body("json please", seed=seed, max_tokens=600, logit_bias=bias,
+                          response_format={"type": "json_object"})
+            st, j = srv.post("/v1/chat/completions", b)
+            c = j["choices"][0]
+            if st != 200 or c["finish_reason"] != "stop":
+                return "seed %d: %s %r" % (seed, st, c)
+            if not isinstance(json.loads(c["message"]["content"]), dict):
+                return "seed %d: not an object: %r" % (seed, c["message"]["content"])
+        st, h, ev = srv.stream("/v1/chat/completions", dict(b, stream=True))
+        text = "".join(e["choices"][0]["delta"].get("content") or "" for e in ev[:-1] if e["choices"])
+        if not isinstance(json.loads(text), dict):
+            return "stream: %r" % text
+        st, j = srv.post("/v1/chat/completions", chat_body("json", max_tokens=300, temperature=0, logit_bias=bias,
+                                                           response_format={"type": "json_object"}))
+        if not isinstance(json.loads(j["choices"][0]["message"]["content"]), dict):
+            return "greedy: %r" % j["choices"][0]
+
     @case("chat/n_rejected")
     def _():
         st, j = srv.post("/v1/chat/completions", chat_body("hi", n=2))
@@ -595,6 +659,8 @@ def run_bad_inputs(srv):
         ("delete_method", "DELETE", "/health", None, None, 405, None, None, None),
         ("unknown_path", "GET", "/v2/everything", None, None, 404, None, None, "Not Found"),
         ("tokenize_both", "POST", "/tokenize", {"prompt": "a", "messages": msgs}, None, 422, None, None, None),
+        ("json_nested_too_deep", "POST", C, '{"messages": ' + "[" * 100000 + "]" * 100000 + "}", None, 422, None, None,
+         "depth"),
     ]
     for (name, method, path, body, headers, status, etype, param, msg) in bad:
         @case("bad_input/" + name)
@@ -951,6 +1017,37 @@ def run_limits():
                "rc=%s log tail %r" % (rc, log[-600:]))
 
 
+def run_multi_model():
+    tiny = os.path.join(os.path.dirname(GOLDEN), "hcx-tiny", "model")
+    srv = Server(["-m", tiny, "--parallel", "2", "-t", "2"])
+    try:
+        @case("multi_model/routing")
+        def _():
+            st, _, j = srv.json("GET", "/v1/models")
+            if sorted(d["id"] for d in j["data"]) != ["hcx-small", "hcx-tiny"]:
+                return "models %r" % j
+            st, j = srv.post("/v1/chat/completions", chat_body("hi", max_tokens=2))
+            err = check_error(st, j, 400, param="model", msg="model")
+            if err:
+                return "no model: " + err
+            for name in ("hcx-small", "hcx-tiny"):
+                st, j = srv.post("/v1/chat/completions", chat_body("hi", max_tokens=3, ignore_eos=True, model=name))
+                if st != 200 or j["model"] != name or j["usage"]["completion_tokens"] != 3:
+                    return "%s: %s %r" % (name, st, j)
+            # the two models answer differently to the same greedy prompt
+            outs = [srv.post("/v1/completions", {"model": n, "prompt": [5, 6, 7], "max_tokens": 8, "temperature": 0,
+                                                 "ignore_eos": True})[1]["choices"][0]["text"]
+                    for n in ("hcx-small", "hcx-tiny")]
+            if outs[0] == outs[1]:
+                return "same output from both models: %r" % outs
+            # /a with no Think-32B-family model among several: 404
+            st, j = srv.post("/a/v1/chat/completions", chat_body("hi"))
+            return check_error(st, j, 404, "NotFoundError")
+    finally:
+        rc, log = srv.stop()
+        report(rc == 0 and not sanitizer_report(log), "multi_model/clean_exit", "rc=%s %r" % (rc, log[-400:]))
+
+
 def sanitizer_report(log):
     return re.search(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer", log)
 
@@ -997,6 +1094,7 @@ def main():
         if srv.p.poll() is None:
             srv.stop()
     run_limits()
+    run_multi_model()
     os.unlink(scripts.name)
     print("# %.1f s" % (time.time() - t0))
     return 1 if failures else 0
