@@ -17,6 +17,7 @@ static const struct {
     {"bench", cmd_bench, "prefill (pp) and decode (tg) tokens/s, llama-bench style"},
     {"quantize", cmd_quantize, "write a model as GGUF (q4_0, q4_k, q8_0, bf16, f16, f32)"},
     {"tokenize", cmd_tokenize, "tokenize text with the model folder's tokenizer.json"},
+    {"detokenize", cmd_detokenize, "turn token ids back into text"},
     {"render-chat", cmd_render_chat, "render a chat prompt with the model's template"},
     {"serve", cmd_serve, "OpenAI/OmniServe-compatible HTTP server"},
 };

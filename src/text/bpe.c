@@ -34,9 +34,10 @@ static int vocab_id(const tk_bpe *b, const char *s, size_t n) {
 static int add_merge(tk_bpe *b, const char *a, size_t na, const char *c, size_t nc, int32_t rank,
                      size_t idx, const char *file) {
     int32_t ia = vocab_id(b, a, na), ic = vocab_id(b, c, nc);
-    if (ia < 0 || ic < 0)
-        return omnic_err(OMNIC_EFORMAT, "%s: model.merges[%zu]: token '%.*s' is not in model.vocab", file, idx,
-                         (int)(ia < 0 ? na : nc), ia < 0 ? a : c);
+    if (ia < 0 || ic < 0) /* HF refuses such files too (MergeTokenOutOfVocabulary) */
+        return omnic_err(OMNIC_EFORMAT, "%s: model.merges[%zu] \"%.*s %.*s\": token '%.*s' is not in model.vocab", file,
+                         idx, (int)(na > 200 ? 200 : na), a, (int)(nc > 200 ? 200 : nc), c, (int)(ia < 0 ? na : nc),
+                         ia < 0 ? a : c);
     char stackbuf[512];
     char *cat = na + nc <= sizeof stackbuf ? stackbuf : malloc(na + nc);
     if (!cat) return omnic_err(OMNIC_ENOMEM, "tokenizer: out of memory");
@@ -45,8 +46,8 @@ static int add_merge(tk_bpe *b, const char *a, size_t na, const char *c, size_t 
     int32_t im = vocab_id(b, cat, na + nc);
     int rc = OMNIC_OK;
     if (im < 0)
-        rc = omnic_err(OMNIC_EFORMAT, "%s: model.merges[%zu]: merged token '%.*s' is not in model.vocab", file,
-                       idx, (int)(na + nc), cat);
+        rc = omnic_err(OMNIC_EFORMAT, "%s: model.merges[%zu] \"%.*s %.*s\": merged token '%.*s' is not in model.vocab",
+                       file, idx, (int)(na > 200 ? 200 : na), a, (int)(nc > 200 ? 200 : nc), c, (int)(na + nc), cat);
     else
         rc = tk_pairmap_put(&b->merges, ia, ic, rank, im);
     if (cat != stackbuf) free(cat);

@@ -7,9 +7,9 @@
 //   node tokenize.mjs --batch < jobs.json                    JSON in, JSON out (used by the tests)
 // TOKENIZER is a tokenizer.json file or a folder holding one (and maybe tokenizer_config.json).
 // Batch input: {"jobs":[{"tokenizer":PATH, "texts_b64":[...], "decode":[[ids]...],
-//                        "skip_special":bool}]}
-// Text is given as base64 bytes and decoded the WHATWG way (invalid UTF-8 -> U+FFFD).
-// Output: {"results":[{"js":{"ids":[[...]],"decoded":[...]} | {"error":msg}, "rust":{...}}]}
+//                        "skip_special":bool, "roundtrip":bool, "engines":["js","rust"]}]}
+// Text is given as base64 bytes and turned into a string by Buffer (invalid UTF-8 -> U+FFFD).
+// Output: {"results":[{"js":{"ids":[[...]],"decoded":[...],"roundtrip":[...]} | {"error":msg}, "rust":{...}}]}
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -52,7 +52,10 @@ function loadRust() {
   };
 }
 
-const bytesToText = (b64) => new TextDecoder("utf-8", { ignoreBOM: true }).decode(Buffer.from(b64, "base64"));
+// Node's Buffer -> string conversion: every ill-formed UTF-8 subsequence becomes U+FFFD
+// (WHATWG / Unicode "maximal subpart" rule, the same as TextDecoder and Python's
+// errors="replace"); this is what reaches HF's tokenizers when a caller has bytes.
+const bytesToText = (b64) => Buffer.from(b64, "base64").toString("utf8");
 
 async function runEngine(make, job) {
   try {
@@ -61,7 +64,13 @@ async function runEngine(make, job) {
     for (const t of job.texts_b64 ?? []) ids.push(Array.from(await tok.encode(bytesToText(t))));
     const decoded = [];
     for (const d of job.decode ?? []) decoded.push(await tok.decode(d, !!job.skip_special));
-    return { ids, decoded };
+    const out = { ids, decoded };
+    // roundtrip: also decode every id list just encoded (saves loading the tokenizer twice)
+    if (job.roundtrip) {
+      out.roundtrip = [];
+      for (const d of ids) out.roundtrip.push(d.length ? await tok.decode(d, false) : "");
+    }
+    return out;
   } catch (e) {
     return { error: String(e && e.message ? e.message : e) };
   }

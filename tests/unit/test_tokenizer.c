@@ -129,9 +129,9 @@ static void test_missing_and_invalid(void **state) {
     expect_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[7]}}", OMNIC_EFORMAT, "model.merges[0]",
                  NULL);
     expect_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[[\"a\",\"z\"]]}}", OMNIC_EFORMAT,
-                 "model.merges[0]", "'z'");
+                 "model.merges[0] \"a z\"", "token 'z' is not in model.vocab");
     expect_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}", OMNIC_EFORMAT,
-                 "model.merges[0]", "'ab'");
+                 "model.merges[0] \"a b\"", "merged token 'ab' is not in model.vocab");
     expect_error("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", OMNIC_EUNSUP, "model.type 'WordPiece'", NULL);
     expect_error("{\"model\":{\"type\":7,\"vocab\":{}}}", OMNIC_EFORMAT, "model.type", NULL);
     expect_error("{\"model\":{\"type\":\"BPE\",\"dropout\":0.1,\"vocab\":{},\"merges\":[]}}", OMNIC_EUNSUP,
