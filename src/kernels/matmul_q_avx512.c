@@ -6,9 +6,10 @@
  * summation order) into groups laid out for the weight type, so that each
  * 512-bit weight vector meets its activations with one vpdpbusd (u8 x s8 ->
  * int32, 4 products per lane):
- *  - Q8_0, 64 values (2 blocks) per group: q + 128 as u8, so sum (q + 128) w =
- *    sum q w + 128 sum w; the 128 sum w term (one vpdpbusd of the weights with
- *    128s, shared by all tokens of a tile) starts the accumulation negated.
+ *  - Q8_0, 64 values (2 blocks) per group: the weights are made unsigned (w + 128,
+ *    one xor per weight vector, shared by the tile's tokens), so the vpdpbusd sums
+ *    are sum q w + 128 sum q; the accumulation starts from -128 * (sum of each
+ *    lane's 4 activations), stored with them.
  *  - Q4_0, 128 values (4 blocks): the 4 blocks' first halves (elements 0..15)
  *    then their second halves, matching one 512-bit vector of low nibbles and
  *    one of high nibbles built from 4 x 16 bytes; the "- 8" offset is an int32
@@ -20,7 +21,7 @@
  *    one 8-lane multiply-subtract of dmin*m against dx*s.
  * Each int32 lane is converted to float and scaled per block (the blocks' scales
  * differ, so the integer sums cannot run longer than a block).
- * Tiles of R = 4 (or 1) weight rows x T <= 4 tokens: each weight vector is
+ * Tiles of R = 4 (or 1) weight rows x T <= 6 tokens: each weight vector is
  * loaded and unpacked once per tile and reused across its T tokens; decode
  * (n = 1) streams 4 rows at a time, each weight byte read once. */
 #include <immintrin.h>
@@ -49,7 +50,7 @@ AI float h2f(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-typedef struct { uint8_t xu[64]; float dx[16]; } g8;                              /* Q8_0 */
+typedef struct { int8_t q[64]; int32_t ncorr[16]; } g8; /* Q8_0; a row's groups are followed by its block scales */
 typedef struct { int8_t lo[64], hi[64]; int32_t ncorr[16]; float dx[16]; } g4;     /* Q4_0 */
 typedef struct { int8_t q[256]; float dx[4][16]; float ds[16]; } gk;              /* Q4_K */
 _Static_assert(sizeof(g8) % 64 == 0 && sizeof(g4) % 64 == 0 && sizeof(gk) % 64 == 0, "64-byte groups");
@@ -80,7 +81,7 @@ AI float qblock_at(const float *x, int b, int nb, int8_t *q, int32_t *s) {
 
 static size_t act_bytes(omnic_dtype dt, int cols) {
     switch (dt) {
-    case DT_Q8_0: return (size_t)((cols + 63) / 64) * sizeof(g8);
+    case DT_Q8_0: return (size_t)((cols + 63) / 64) * sizeof(g8) + (size_t)((cols / 32 + 15) / 16 * 16) * 4;
     case DT_Q4_0: return (size_t)((cols + 127) / 128) * sizeof(g4);
     case DT_Q4_K: return (size_t)(cols / 256) * sizeof(gk);
     default: return 0;
@@ -93,14 +94,16 @@ static void quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
     int32_t s;
     if (dt == DT_Q8_0) {
         g8 *g = out;
+        float *dxb = (float *)(g + (nb + 1) / 2);
         for (int gi = 0; gi < (nb + 1) / 2; gi++, g++) {
             for (int k = 0; k < 2; k++) {
                 float d = qblock_at(x, 2 * gi + k, nb, q, &s);
-                __m256i v = _mm256_loadu_si256((const __m256i *)q);
-                _mm256_storeu_si256((__m256i *)(g->xu + 32 * k), _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)));
-                _mm256_storeu_ps(g->dx + 8 * k, _mm256_set1_ps(d));
+                memcpy(g->q + 32 * k, q, 32);
+                for (int i = 0; i < 8; i++) g->ncorr[8 * k + i] = -128 * (q[4 * i] + q[4 * i + 1] + q[4 * i + 2] + q[4 * i + 3]);
+                if (2 * gi + k < nb) dxb[2 * gi + k] = d;
             }
         }
+        for (int b = nb; b < (nb + 15) / 16 * 16; b++) dxb[b] = 0.f;
     } else if (dt == DT_Q4_0) {
         g4 *g = out;
         for (int gi = 0; gi < (nb + 3) / 4; gi++, g++) {
@@ -133,43 +136,60 @@ static void quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
 
 /* ---- kernels: R rows (stride rb bytes) x T tokens (stride xs bytes) ---- */
 
+#ifndef QMM_TMAX
+#define QMM_TMAX 6 /* tokens per tile */
+#endif
 #define ZERO_ACC                                      \
-    __m512 acc[4][4];                                 \
+    __m512 acc[4][QMM_TMAX];                          \
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) \
-        _Pragma("GCC unroll 4") for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps()
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps()
 
-AI void store_acc(int R, int T, __m512 acc[4][4], float *y, size_t ys) {
+AI void store_acc(int R, int T, __m512 acc[4][QMM_TMAX], float *y, size_t ys) {
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < T; t++) y[(size_t)t * ys + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
+/* Q8_0 in chunks of 16 blocks: the 16 fp16 scales of a row are gathered at once
+ * and multiplied by the 16 activation scales of each token; a pair of blocks
+ * then takes its two scales with one permute. */
+static const int32_t pair_idx[8][16] __attribute__((aligned(64))) = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},         {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},         {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},         {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13}, {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}};
+
 AI void k_q8_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
     ZERO_ACC;
-    const __m512i z = _mm512_setzero_si512();
-    int ng = (nb + 1) / 2;
-    for (int gi = 0; gi < ng; gi++) {
-        int two = 2 * gi + 1 < nb;
+    const __m512i off = _mm512_setr_epi32(0, 34, 68, 102, 136, 170, 204, 238, 272, 306, 340, 374, 408, 442, 476, 510);
+    const size_t dxo = (size_t)((nb + 1) / 2) * sizeof(g8);
+    _Alignas(64) float sc[QMM_TMAX][16];
+    for (int c = 0; c < nb; c += 16) {
+        int kb = nb - c < 16 ? nb - c : 16;
+        __mmask16 bm = kb == 16 ? (__mmask16)0xffff : (__mmask16)((1u << kb) - 1);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 68;
-            PF(T, p);
-            __m512i wv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
-            __m512 dw = _mm512_set1_ps(h2f(p));
-            if (two) {
-                wv = _mm512_inserti64x4(wv, _mm256_loadu_si256((const __m256i *)(p + 36)), 1);
-                dw = _mm512_mask_blend_ps(0xff00, dw, _mm512_set1_ps(h2f(p + 34)));
-            } else {
-                dw = _mm512_maskz_mov_ps(0x00ff, dw);
-            }
-            /* -128 * (sum of each lane's 4 weights); padding lanes hold 0 (xu = 128 there) */
-            __m512i nc = _mm512_sub_epi32(z, _mm512_dpbusd_epi32(z, _mm512_set1_epi8((char)0x80), wv));
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) {
-                const g8 *a = (const g8 *)(xq + (size_t)t * xs) + gi;
-                __m512i i = _mm512_dpbusd_epi32(nc, _mm512_load_si512(a->xu), wv);
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, _mm512_load_ps(a->dx)), acc[r][t]);
+            const uint8_t *p = w + (size_t)r * rb + (size_t)c * 34;
+            /* 4 bytes at each block start: the fp16 d and 2 bytes of its qs */
+            __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), bm, off, p, 1);
+            __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
+#pragma GCC unroll 8
+            for (int t = 0; t < T; t++)
+                _mm512_store_ps(sc[t], _mm512_mul_ps(dw, _mm512_load_ps((const float *)(xq + (size_t)t * xs + dxo) + c)));
+            for (int k = 0; 2 * k < kb; k++) {
+                const uint8_t *pp = p + (size_t)k * 68;
+                PF(T, pp);
+                __m512i wv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(pp + 2)));
+                if (2 * k + 1 < kb) wv = _mm512_inserti64x4(wv, _mm256_loadu_si256((const __m256i *)(pp + 36)), 1);
+                wv = _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80)); /* w + 128 as u8 */
+                __m512i ix = _mm512_load_si512(pair_idx[k]);
+#pragma GCC unroll 8
+                for (int t = 0; t < T; t++) {
+                    const g8 *a = (const g8 *)(xq + (size_t)t * xs) + c / 2 + k;
+                    __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(a->ncorr), wv, _mm512_load_si512(a->q));
+                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_permutexvar_ps(ix, _mm512_load_ps(sc[t])), acc[r][t]);
+                }
             }
         }
     }
@@ -209,7 +229,7 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
             }
             __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
             __m512 dw = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(dh)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int t = 0; t < T; t++) {
                 const g4 *a = (const g4 *)(xq + (size_t)t * xs) + gi;
                 __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(a->ncorr), lo, _mm512_load_si512(a->lo));
@@ -224,33 +244,46 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
 AI void k_q4_k(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nsb, float *y, size_t ys) {
     ZERO_ACC;
     const __m512i z = _mm512_setzero_si512(), m4 = _mm512_set1_epi8(0x0f);
+    /* vector k = 2h + sub (h: half, sub: low/high nibbles) takes sub-blocks
+     * 4h + sub (lanes 0-7) and 4h + 2 + sub (lanes 8-15) */
+    const __m512i sw_idx[4] = {_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2),
+                               _mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3),
+                               _mm512_setr_epi32(4, 4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6, 6),
+                               _mm512_setr_epi32(5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7, 7)};
     for (int sb = 0; sb < nsb; sb++) {
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const uint8_t *p = w + (size_t)r * rb + (size_t)sb * sizeof(blk_q4_k);
             PF(T, p);
             PF(T, p + 64);
-            float d = h2f(p), dmin = h2f(p + 2);
-            _Alignas(64) float sw[4][16], mn[16] = {0};
-            for (int j = 0; j < 8; j++) {
-                int sc, m, h = j / 4, cl = (j % 4) / 2, sub = j % 2;
-                q4k_scale_min(j, p + 4, &sc, &m);
-                __m256 v = _mm256_set1_ps(d * (float)sc);
-                _mm256_store_ps(&sw[2 * h + sub][8 * cl], v);
-                mn[j] = dmin * (float)m;
-            }
+            /* the 8 scales and mins from the 12 packed bytes (see quant.h), as words:
+             * sc[0..3] = s[0..3] & 63, m[0..3] = s[4..7] & 63,
+             * sc[4..7] = (s[8..11] & 15) | (s[0..3] >> 6) << 4,
+             * m[4..7] = (s[8..11] >> 4) | (s[4..7] >> 6) << 4 */
+            uint32_t u[3], sm[4];
+            memcpy(u, p + 4, 12);
+            sm[0] = u[0] & 0x3f3f3f3fu;
+            sm[1] = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 6) & 0x03030303u) << 4;
+            sm[2] = u[1] & 0x3f3f3f3fu;
+            sm[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 6) & 0x03030303u) << 4;
+            __m128i b = _mm_loadu_si128((const __m128i *)sm);
+            __m256 scf = _mm256_mul_ps(_mm256_set1_ps(h2f(p)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)));
+            __m256 mnf = _mm256_mul_ps(_mm256_set1_ps(h2f(p + 2)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8))));
+            __m512 sc512 = _mm512_castps256_ps512(scf), sw[4];
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) sw[k] = _mm512_permutexvar_ps(sw_idx[k], sc512);
+            __m512 mv = _mm512_zextps256_ps512(mnf);
             __m512i v0 = _mm512_loadu_si512(p + 16), v1 = _mm512_loadu_si512(p + 80);
             __m512i q[4] = {_mm512_and_si512(v0, m4), _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4),
                             _mm512_and_si512(v1, m4), _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4)};
-            __m512 mv = _mm512_load_ps(mn);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int t = 0; t < T; t++) {
                 const gk *a = (const gk *)(xq + (size_t)t * xs) + sb;
                 __m512 c = acc[r][t];
 #pragma GCC unroll 4
                 for (int k = 0; k < 4; k++) {
                     __m512i i = _mm512_dpbusd_epi32(z, q[k], _mm512_load_si512(a->q + 64 * k));
-                    c = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(_mm512_load_ps(sw[k]), _mm512_load_ps(a->dx[k])), c);
+                    c = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(sw[k], _mm512_load_ps(a->dx[k])), c);
                 }
                 acc[r][t] = _mm512_fnmadd_ps(mv, _mm512_load_ps(a->ds), c);
             }
@@ -265,13 +298,15 @@ typedef void (*qk_fn)(const uint8_t *, size_t, const uint8_t *, size_t, int, flo
                               size_t ys) {                                                                 \
         K(R, T, w, rb, xq, xs, nb, y, ys);                                                                 \
     }
-#define QK_SET(K) \
-    QK_FN(K, 1, 1) QK_FN(K, 1, 2) QK_FN(K, 1, 3) QK_FN(K, 1, 4) QK_FN(K, 4, 1) QK_FN(K, 4, 2) QK_FN(K, 4, 3) QK_FN(K, 4, 4)
+#define QK_SET(K)                                                                                                 \
+    QK_FN(K, 1, 1) QK_FN(K, 1, 2) QK_FN(K, 1, 3) QK_FN(K, 1, 4) QK_FN(K, 1, 5) QK_FN(K, 1, 6) QK_FN(K, 4, 1)        \
+        QK_FN(K, 4, 2) QK_FN(K, 4, 3) QK_FN(K, 4, 4) QK_FN(K, 4, 5) QK_FN(K, 4, 6)
 QK_SET(k_q8_0)
 QK_SET(k_q4_0)
 QK_SET(k_q4_k)
-#define QK_TAB(K) {{K##_1x1, K##_1x2, K##_1x3, K##_1x4}, {K##_4x1, K##_4x2, K##_4x3, K##_4x4}}
-static const qk_fn qk_tab[3][2][4] = {QK_TAB(k_q8_0), QK_TAB(k_q4_0), QK_TAB(k_q4_k)};
+#define QK_TAB(K) \
+    {{K##_1x1, K##_1x2, K##_1x3, K##_1x4, K##_1x5, K##_1x6}, {K##_4x1, K##_4x2, K##_4x3, K##_4x4, K##_4x5, K##_4x6}}
+static const qk_fn qk_tab[3][2][6] = {QK_TAB(k_q8_0), QK_TAB(k_q4_0), QK_TAB(k_q4_k)};
 
 static void rows(const kweight *w, const void *xq, size_t xs, int n, float *y, int r0, int r1) {
     int ti = w->dt == DT_Q8_0 ? 0 : w->dt == DT_Q4_0 ? 1 : w->dt == DT_Q4_K ? 2 : -1;
@@ -281,7 +316,7 @@ static void rows(const kweight *w, const void *xq, size_t xs, int n, float *y, i
     for (int r = r0; r < r1;) {
         int R = r1 - r >= 4 ? 4 : 1;
         for (int t = 0; t < n;) {
-            int T = n - t < 4 ? n - t : 4;
+            int T = n - t < QMM_TMAX ? n - t : QMM_TMAX;
             qk_tab[ti][R == 4][T - 1]((const uint8_t *)w->data + (size_t)r * rb, rb, (const uint8_t *)xq + (size_t)t * xs,
                                       xs, nb, y + (size_t)t * w->rows + r, (size_t)w->rows);
             t += T;
