@@ -6,7 +6,7 @@
 # copied in). Each client sends /v1/completions requests with a fixed random
 # prompt, greedy, ignore_eos, GEN tokens each. Prints a markdown table and the
 # ratio (N clients / 1 client).
-#   bench/bench_serve.sh [SHAPE]     SHAPE: bench (default, ~0.2B bf16) | 0.5b | small
+#   bench/bench_serve.sh [SHAPE]     SHAPE: bench (default, 0.18B bf16) | big (0.8B) | 0.5b | small
 # Env: OMNIC (build/omnic), PARALLEL (4), GEN (128), PROMPT (64), ROUNDS (2 requests
 #      per client), THREADS (-t), PYTHON (/usr/bin/python3), SOAK (seconds: instead
 #      run a load generator for that long and report errors and the server's RSS).
@@ -30,6 +30,7 @@ if [ ! -f "$dir/.complete" ]; then
     rm -rf "$dir.tmp"
     case $SHAPE in
     bench) args=(--hidden 1024 --heads 16 --kv-heads 4 --head-dim 64 --layers 12 --ffn 4096 --vocab 768 --untied) ;;
+    big) args=(--hidden 2048 --heads 16 --kv-heads 8 --head-dim 128 --layers 12 --ffn 7168 --vocab 768 --untied) ;;
     small) args=(--preset small) ;;
     0.5b) args=(--hidden 1024 --heads 16 --kv-heads 8 --head-dim 64 --layers 24 --ffn 5120 --vocab 768 --tied) ;;
     *) echo "bench_serve: unknown shape $SHAPE" >&2; exit 2 ;;

@@ -44,6 +44,26 @@ static void fmtp(char *dst, size_t n, const char *fmt, ...) {
 /* 400: a well-typed value the engine does not accept. */
 #define BAD_VALUE(e, param, ...) api_errf(e, 400, "BadRequestError", param, __VA_ARGS__)
 
+/* The object key nearest before byte `pos` ("key": ...), to name the field of a
+ * JSON syntax error; empty if none. Heuristic: keys may contain escaped quotes. */
+static void key_before(const char *b, size_t pos, char *out, size_t cap) {
+    out[0] = 0;
+    for (size_t i = pos; i-- > 0;) {
+        if (b[i] != ':') continue;
+        size_t q = i;
+        while (q > 0 && (b[q - 1] == ' ' || b[q - 1] == '\t' || b[q - 1] == '\n' || b[q - 1] == '\r')) q--;
+        if (q == 0 || b[q - 1] != '"') continue;
+        size_t end = q - 1, st = end;
+        while (st > 0 && b[st - 1] != '"') st--;
+        if (st == 0 || end - st >= cap || end == st) return;
+        memcpy(out, b + st, end - st);
+        out[end - st] = 0;
+        for (char *c = out; *c; c++)
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) { out[0] = 0; return; }
+        return;
+    }
+}
+
 json_t *req_parse_json(const char *body, size_t len, api_err *e) {
     json_error_t je;
     if (len == 0) {
@@ -52,8 +72,10 @@ json_t *req_parse_json(const char *body, size_t len, api_err *e) {
     }
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!root) {
-        api_errf(e, 422, "invalid_request_error", NULL, "Invalid JSON body: %s (line %d, column %d)", je.text, je.line,
-                 je.column);
+        char key[64];
+        key_before(body, je.position < 0 ? 0 : (size_t)je.position < len ? (size_t)je.position : len, key, sizeof key);
+        api_errf(e, 422, "invalid_request_error", key[0] ? key : NULL, "Invalid JSON body: %s (line %d, column %d%s%s%s)",
+                 je.text, je.line, je.column, key[0] ? ", in the value of '" : "", key, key[0] ? "'" : "");
         return NULL;
     }
     if (!json_is_object(root)) {

@@ -237,11 +237,17 @@ static int slot_token(sched *s, slot *sl, int32_t t) {
             slot_release(s, sl, FIN_STOP, NULL);
             return 1;
         }
-        if (m == 1) { /* before min_tokens: the matched text goes out unchanged */
+        if (m == 1) { /* before min_tokens: the match does not count; matching restarts after it */
             publish(j, o, on, sl->n_gen, FIN_NONE, t_now);
+            if (!j->include_stop) publish(j, j->stop[which], strlen(j->stop[which]), sl->n_gen, FIN_NONE, t_now);
+            out_stopper_free(sl->stopper);
+            sl->stopper = out_stopper_new((const char *const *)j->stop, (size_t)j->n_stop, j->include_stop);
+            if (!sl->stopper) {
+                slot_finish(s, sl, FIN_ERROR, "out of memory matching stop strings");
+                return 1;
+            }
             o = NULL;
             on = 0;
-            out_stopper_flush(sl->stopper, &o, &on);
         }
         piece = o;
         n = on;

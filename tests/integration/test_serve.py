@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,7 @@ GOLDEN = os.path.normpath(os.path.join(ROOT, "..", "shared", "golden", "hcx-smal
 if not os.path.isdir(GOLDEN):
     GOLDEN = "/work/shared/golden/hcx-small"
 MODEL = os.path.join(GOLDEN, "model")
+MEDIA = None
 
 failures = 0
 
@@ -528,6 +530,20 @@ def run_main(srv):
                     not re.fullmatch(r'[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+', line):
                 return "bad exposition line %r" % line
 
+    @case("media_store")
+    def _():
+        name = "0123456789abcdef0123456789abcdef.png"
+        with open(os.path.join(MEDIA, name), "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\nfake")
+        st, h, data = srv.request("GET", "/media/" + name)
+        if st != 200 or h.get("content-type") != "image/png" or data != b"\x89PNG\r\n\x1a\nfake":
+            return "%s %r %r" % (st, h, data)
+        for bad in ("../etc/passwd", "0123456789abcdef0123456789abcdef.exe", "nothex89abcdef0123456789abcdef.png",
+                    "ffffffffffffffffffffffffffffffff.png", "%2e%2e%2fsecret"):
+            st, _, j = srv.json("GET", "/media/" + bad)
+            if st != 404:
+                return "%s: %s" % (bad, st)
+
     @case("cors_preflight")
     def _():
         st, h, _ = srv.request("OPTIONS", "/v1/chat/completions", headers={
@@ -552,10 +568,10 @@ def run_bad_inputs(srv):
         ("json_syntax", "POST", C, '{"messages": [', None, 422, "invalid_request_error", None, "Invalid JSON"),
         ("json_array_body", "POST", C, "[]", None, 422, None, None, "JSON object"),
         ("empty_body", "POST", C, "", None, 422, None, None, "empty"),
-        ("json_nan", "POST", C, '{"messages": [], "temperature": NaN}', None, 422, None, None, "Invalid JSON"),
+        ("json_nan", "POST", C, '{"messages": [], "temperature": NaN}', None, 422, None, "temperature", "Invalid JSON"),
         ("json_duplicate_key", "POST", C, '{"messages": [], "messages": []}', None, 422, None, None, "duplicate"),
-        ("invalid_utf8", "POST", C, b'{"messages": [{"role": "user", "content": "\xff\xfe"}]}', None, 422, None, None,
-         "Invalid JSON"),
+        ("invalid_utf8", "POST", C, b'{"messages": [{"role": "user", "content": "\xff\xfe"}]}', None, 422, None,
+         "content", "Invalid JSON"),
         ("messages_missing", "POST", C, {"model": "hcx-small"}, None, 422, None, "messages", "required"),
         ("messages_not_array", "POST", C, {"messages": "hi"}, None, 422, None, "messages", "array"),
         ("messages_empty", "POST", C, {"messages": []}, None, 422, None, "messages", "non-empty"),
@@ -1060,7 +1076,9 @@ def main():
     json.dump(SCRIPTS, scripts)
     scripts.close()
     t0 = time.time()
-    srv = Server(["--parallel", "4", "--ctx", "1024", "--max-body", str(1024 * 1024), "--cors", "http://localhost:5173",
+    global MEDIA
+    MEDIA = tempfile.mkdtemp(prefix="omnic-media-")
+    srv = Server(["--parallel", "4", "--ctx", "1024", "--media-dir", MEDIA, "--max-body", str(1024 * 1024), "--cors", "http://localhost:5173",
                   "-t", "2"], env={"OMNIC_TEST_SCRIPT": scripts.name})
     try:
         run_main(srv)
@@ -1096,6 +1114,7 @@ def main():
     run_limits()
     run_multi_model()
     os.unlink(scripts.name)
+    shutil.rmtree(MEDIA, ignore_errors=True)
     print("# %.1f s" % (time.time() - t0))
     return 1 if failures else 0
 
