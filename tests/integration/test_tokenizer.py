@@ -855,9 +855,12 @@ def omnic_lines(args, cmd="tokenize"):
 
 
 def corpus_jobs(tokenizers):
+    """Corpus lines + the whole corpus; the trained and real tokenizers (which part 1 does
+    not cover) also get the short test strings of part 1."""
     data, lines = corpus_lines()
-    return [{"tokenizer": path, "texts_b64": [b64(l) for l in lines] + [b64(data)], "roundtrip": True}
-            for _, path, _ in tokenizers]
+    return [{"tokenizer": path, "texts_b64": [b64(l) for l in lines] + [b64(data)] +
+             ([b64(d) for _, d in all_inputs()] if name.startswith(("trained", "real")) else []), "roundtrip": True}
+            for name, path, _ in tokenizers]
 
 
 def tricky_added(path, expect):
@@ -924,6 +927,9 @@ def corpus_tests(tmp, tokenizers, res):
         report(not bad, f"{case}/roundtrip_{expect}", f"decode(encode(x)) != {expect}(x) for {len(bad)}{note}: {why}")
         if len(skip) > len(texts) // 10:
             report(False, f"{case}/roundtrip_coverage", f"{len(skip)} of {len(texts)} texts left out")
+        if name.startswith(("trained", "real")):
+            n = len(texts)
+            compare_encode(name, path, all_inputs(), tmp, {e: {"ids": r[e]["ids"][n:]} for e in ("rust", "js")})
         st, err = omnic_lines(["-m", path, "--ids-file", idf, "--stream", "--json"], cmd="detokenize")
         if err is None:
             bad = [i for i in range(len(ids)) if i >= len(st) or st[i]["text"] != dec[i] or
