@@ -17,7 +17,9 @@
  *    fork: a warning says so);
  *  - hyperclovax.attention.scale = m_attn, hyperclovax.logit_scale = m_logit,
  *    hyperclovax.attention.layer_norm_epsilon = rms_norm_eps (the fork's graph
- *    applies LayerNorm with it; omnic applies RMSNorm, the reference).
+ *    applies LayerNorm with it; omnic applies RMSNorm, the reference);
+ *  - tokenizer.ggml.model = "no_vocab" and the bos/eos ids: the vocabulary is not
+ *    embedded (omnic uses the folder's tokenizer.json).
  * Types (as llama-quantize chooses, without its Q6_K): 2-D weights get --type;
  * `output` (or token_embd when it doubles as the output) gets Q8_0 for q4_0 /
  * q4_k (llama.cpp would use Q6_K, which omnic lacks) and --type otherwise; 1-D
@@ -264,9 +266,11 @@ int cmd_quantize(int argc, char **argv) {
         e = gguf_w_f32(w, KEY("attention.layer_norm_epsilon"), I->rms_eps) ||
             gguf_w_f32(w, KEY("attention.scale"), I->attn_mult) || gguf_w_f32(w, KEY("logit_scale"), I->logit_scale) ||
             (!I->post_norm && I->res_mult != 1.f && gguf_w_f32(w, KEY("residual_scale"), I->res_mult));
-    if (!e && !hcx)
-        e = gguf_w_f32(w, KEY("attention.layer_norm_rms_epsilon"), I->rms_eps) ||
-            gguf_w_u32(w, KEY("vocab_size"), (uint32_t)I->vocab_size);
+    if (!e && !hcx) e = gguf_w_f32(w, KEY("attention.layer_norm_rms_epsilon"), I->rms_eps);
+    if (!e) e = gguf_w_u32(w, KEY("vocab_size"), (uint32_t)I->vocab_size); /* llama.cpp's n_vocab without a vocab */
+    /* No vocabulary is embedded (omnic reads tokenizer.json); "no_vocab" lets
+     * llama.cpp load the file anyway and run it on token ids (llama-bench). */
+    if (!e) e = gguf_w_str(w, "tokenizer.ggml.model", "no_vocab");
     if (!e && I->bos_id >= 0) e = gguf_w_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)I->bos_id);
     if (!e && I->eos_id >= 0) e = gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)I->eos_id);
 #undef KEY
@@ -318,6 +322,7 @@ int cmd_quantize(int argc, char **argv) {
             progress(quiet, tty, done_el, total, p->name, dtype_name(p->dt));
         }
     }
+    progress(quiet, tty, total, total, "done", "");
     if (gguf_w_finish(w, fo, outp)) { cli_fail(); goto done; }
     long bytes = ftell(fo);
     if (fclose(fo) != 0) {
