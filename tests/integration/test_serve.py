@@ -60,11 +60,11 @@ def case(name):
 
 
 class Server:
-    def __init__(self, args, env=None):
+    def __init__(self, args, env=None, model=None):
         self.errf = tempfile.NamedTemporaryFile(prefix="omnic-serve-", suffix=".log", delete=False)
         e = dict(os.environ)
         e.update(env or {})
-        self.p = subprocess.Popen([OMNIC, "serve", "-m", MODEL, "--port", "0"] + args, stdout=subprocess.DEVNULL,
+        self.p = subprocess.Popen([OMNIC, "serve", "-m", model or MODEL, "--port", "0"] + args, stdout=subprocess.DEVNULL,
                                   stderr=self.errf, env=e)
         self.port = None
         t0 = time.time()
@@ -553,10 +553,8 @@ def run_main(srv):
 
     run_bad_inputs(srv)
     run_raw_http(srv)
-    run_script_cases(srv)
     run_concurrency(srv)
     run_disconnects(srv)
-    run_openai_client(srv)
 
 
 def run_bad_inputs(srv):
@@ -792,6 +790,15 @@ def run_script_cases(srv):
         if json.loads(calls[0]["arguments"]) != {"city": "Seoul", "days": 3} or not calls[0]["id"]:
             return repr(calls)
 
+    @case("script/tool_call_v1_own_family")
+    def _():
+        # the tiny model's own template family is Track A (unified Think-32B layout): /v1 parses XML calls too
+        st, j = srv.post("/v1/chat/completions", chat_body("weather?", tools=TOOLS, user="tool"))
+        c = j["choices"][0]
+        if st != 200 or c["finish_reason"] != "tool_calls" or c["message"]["tool_calls"][0]["function"]["name"] != \
+                "get_weather" or j["model"] == "track_a_model":
+            return "%s %r" % (st, j)
+
     @case("script/tool_choice_none_no_parse")
     def _():
         st, j = srv.post("/a/v1/chat/completions", chat_body("weather?", tools=TOOLS, tool_choice="none", user="tool"))
@@ -951,9 +958,9 @@ def run_disconnects(srv):
             return "%s %r" % (st, j)
 
 
-def run_openai_client(srv):
-    node = subprocess.run(["node", os.path.join(ORACLE, "openai_client.mjs"), "http://127.0.0.1:%d" % srv.port],
-                          capture_output=True, timeout=300, cwd=ORACLE)
+def run_openai_client(srv, script_srv):
+    node = subprocess.run(["node", os.path.join(ORACLE, "openai_client.mjs"), "http://127.0.0.1:%d" % srv.port,
+                           "http://127.0.0.1:%d" % script_srv.port], capture_output=True, timeout=300, cwd=ORACLE)
     out = node.stdout.decode()
     lines = [ln for ln in out.splitlines() if ln.startswith(("PASS ", "FAIL "))]
     if not lines or (node.returncode and not any(ln.startswith("FAIL ") for ln in lines)):
@@ -969,7 +976,7 @@ def run_openai_client(srv):
 # second server: API key, 429 with one slot and no queue, per-request timeout
 
 def run_limits():
-    srv = Server(["--parallel", "1", "--queue", "0", "--api-key", "sekrit", "--timeout", "0.6", "-t", "2"])
+    srv = Server(["--parallel", "1", "--queue", "0", "--api-key", "sekrit", "--timeout", "0.6", "-t", "1"])
     auth = {"Authorization": "Bearer sekrit"}
     try:
         @case("auth/missing_and_wrong_key")
@@ -1035,7 +1042,7 @@ def run_limits():
 
 def run_multi_model():
     tiny = os.path.join(os.path.dirname(GOLDEN), "hcx-tiny", "model")
-    srv = Server(["-m", tiny, "--parallel", "2", "-t", "2"])
+    srv = Server(["-m", tiny, "--parallel", "2", "-t", "1"])
     try:
         @case("multi_model/routing")
         def _():
@@ -1078,10 +1085,29 @@ def main():
     t0 = time.time()
     global MEDIA
     MEDIA = tempfile.mkdtemp(prefix="omnic-media-")
-    srv = Server(["--parallel", "4", "--ctx", "1024", "--media-dir", MEDIA, "--max-body", str(1024 * 1024), "--cors", "http://localhost:5173",
-                  "-t", "2"], env={"OMNIC_TEST_SCRIPT": scripts.name})
+    # The reasoning / tool-call / thinking-budget cases run on a second server: a tiny
+    # random model (unified Think-32B layout, so its own template family is Track A) with
+    # the golden tokenizer and the test scripts. Track A tool prompts are ~500 tokens;
+    # the tiny model keeps them cheap under ASan.
+    tiny = tempfile.mkdtemp(prefix="omnic-tinyA-")
+    gen = subprocess.run([os.environ.get("PYTHON", "/usr/bin/python3"), os.path.join(ROOT, "tools", "make_random_hcx.py"),
+                          "--preset", "tiny", "--vocab", "768", "--unified", "--tokenizer-from", MODEL, "--eos-id", "733",
+                          "--bos-id", "715", "--max-pos", "2048", "--seed", "3", "--quiet", "--out", tiny],
+                         capture_output=True, timeout=120)
+    if gen.returncode:
+        report(False, "make_tiny_model", gen.stderr.decode()[-500:])
+        return 1
+    script_srv = Server(["--parallel", "2", "--ctx", "2048", "-t", "1"], env={"OMNIC_TEST_SCRIPT": scripts.name},
+                        model=tiny)
+    srv = Server(["--parallel", "4", "--ctx", "1024", "--media-dir", MEDIA, "--max-body", str(1024 * 1024),
+                  "--cors", "http://localhost:5173", "-t", "1"])
     try:
         run_main(srv)
+        run_script_cases(script_srv)
+        run_openai_client(srv, script_srv)
+        rc, log = script_srv.stop()
+        report(rc == 0 and "stopped" in log and not sanitizer_report(log), "script_server/clean_exit",
+               "rc=%s %r" % (rc, log[-600:]))
 
         @case("shutdown/sigterm_with_request_in_flight")
         def _():
@@ -1109,8 +1135,10 @@ def main():
             if st != 200 or ev[-1] != "[DONE]":
                 return "in-flight stream did not finish cleanly: %r" % (res,)
     finally:
-        if srv.p.poll() is None:
-            srv.stop()
+        for x in (srv, script_srv):
+            if x.p.poll() is None:
+                x.stop()
+        shutil.rmtree(tiny, ignore_errors=True)
     run_limits()
     run_multi_model()
     os.unlink(scripts.name)

@@ -4,19 +4,23 @@
 // (through the server's OMNIC_TEST_SCRIPT scripts "tool", "think", "answer" set up by
 // tests/integration/test_serve.py), the /a and /b OmniServe prefixes, and the SDK's
 // error classes for 404 / 400 answers.
-//   node openai_client.mjs http://127.0.0.1:PORT
+//   node openai_client.mjs BASE_URL SCRIPT_BASE_URL
+// BASE_URL serves the golden hcx-small model; SCRIPT_BASE_URL a server started with
+// OMNIC_TEST_SCRIPT (the scripted cases run there).
 // Prints "PASS openai/<case>" or "FAIL openai/<case>: <why>" per case; exits 1 on failure.
 import OpenAI from "openai";
 
-const base = process.argv[2];
-if (!base) {
-  console.error("usage: node openai_client.mjs BASE_URL");
+const base = process.argv[2], sbase = process.argv[3];
+if (!base || !sbase) {
+  console.error("usage: node openai_client.mjs BASE_URL SCRIPT_BASE_URL");
   process.exit(2);
 }
 let failed = 0;
 const v1 = new OpenAI({ baseURL: `${base}/v1`, apiKey: "sk-unused", maxRetries: 0, timeout: 120000 });
 const a = new OpenAI({ baseURL: `${base}/a/v1`, apiKey: "sk-unused", maxRetries: 0, timeout: 120000 });
 const b = new OpenAI({ baseURL: `${base}/b/v1`, apiKey: "sk-unused", maxRetries: 0, timeout: 120000 });
+const sv1 = new OpenAI({ baseURL: `${sbase}/v1`, apiKey: "sk-unused", maxRetries: 0, timeout: 120000 });
+const sa = new OpenAI({ baseURL: `${sbase}/a/v1`, apiKey: "sk-unused", maxRetries: 0, timeout: 120000 });
 const TOOLS = [{ type: "function", function: { name: "get_weather", description: "weather",
   parameters: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } } } } }];
 
@@ -107,13 +111,13 @@ await check("completions_legacy", async () => {
 });
 
 await check("stop_strings", async () => {
-  const r = await v1.chat.completions.create({ messages: msgs("x"), user: "answer", stop: ["HERE"] });
+  const r = await sv1.chat.completions.create({ messages: msgs("x"), user: "answer", stop: ["HERE"] });
   const c = r.choices[0];
   if (c.message.content !== "Hello from the script, stop " || c.finish_reason !== "stop") return JSON.stringify(c);
 });
 
 await check("tool_call", async () => {
-  const r = await a.chat.completions.create({ model: "track_a_model", messages: msgs("weather in Seoul?"),
+  const r = await sa.chat.completions.create({ model: "track_a_model", messages: msgs("weather in Seoul?"),
     tools: TOOLS, user: "tool" });
   const c = r.choices[0];
   if (c.finish_reason !== "tool_calls" || c.message.tool_calls.length !== 1) return JSON.stringify(c);
@@ -124,7 +128,7 @@ await check("tool_call", async () => {
 });
 
 await check("tool_call_streaming", async () => {
-  const s = await a.chat.completions.create({ messages: msgs("weather in Seoul?"), tools: TOOLS, user: "tool",
+  const s = await sa.chat.completions.create({ messages: msgs("weather in Seoul?"), tools: TOOLS, user: "tool",
     stream: true });
   const o = await collect(s);
   const c = o.calls[0];
@@ -135,10 +139,10 @@ await check("tool_call_streaming", async () => {
 
 await check("reasoning", async () => {
   const req = { messages: msgs("2+2?"), user: "think", chat_template_kwargs: { thinking: true } };
-  const r = await a.chat.completions.create(req);
+  const r = await sa.chat.completions.create(req);
   const m = r.choices[0].message;
   if (m.reasoning_content !== "let me think" || m.content !== "The answer is 4.") return JSON.stringify(m);
-  const o = await collect(await a.chat.completions.create({ ...req, stream: true }));
+  const o = await collect(await sa.chat.completions.create({ ...req, stream: true }));
   if (o.reasoning !== "let me think" || o.content !== "The answer is 4.") return JSON.stringify(o);
 });
 
