@@ -47,12 +47,14 @@ log=bench/out/serve-$SHAPE.log
 "$OMNIC" serve -m "$dir" --port 0 --parallel "$PAR" --ctx 1024 "${targs[@]}" 2>"$log" &
 srv=$!
 trap 'kill -TERM $srv 2>/dev/null || true; wait $srv 2>/dev/null || true' EXIT
+port=
 for _ in $(seq 600); do
-    grep -q "listening on" "$log" && break
+    port=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9][0-9]*\)$/\1/p' "$log" | head -1)
+    [ -n "$port" ] && break
     kill -0 $srv 2>/dev/null || { echo "bench_serve: server died:" >&2; cat "$log" >&2; exit 1; }
     sleep 0.1
 done
-port=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\)$/\1/p' "$log" | head -1)
+[ -n "$port" ] || { echo "bench_serve: server did not start" >&2; exit 1; }
 
 "$PY" - "$port" "$PAR" "$GEN" "$PROMPT" "$ROUNDS" "${SOAK:-0}" "$srv" "$SHAPE" <<'PYEOF'
 import http.client, json, random, sys, threading, time
@@ -75,7 +77,18 @@ def one(i, gen=gen, stream=False):
         return gen
     return json.loads(data)["usage"]["completion_tokens"]
 
+def metric(name):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", "/metrics")
+    t = c.getresponse().read().decode()
+    c.close()
+    for line in t.splitlines():
+        if line.startswith(name + "{"):
+            return float(line.split()[-1])
+    return 0.0
+
 def run(clients):
+    s0, b0 = metric("omnic_decode_steps_total"), metric("omnic_decode_batch_tokens_total")
     toks = [0] * clients
     def worker(k):
         for _ in range(rounds):
@@ -85,7 +98,8 @@ def run(clients):
     for t in ths: t.start()
     for t in ths: t.join()
     dt = time.time() - t0
-    return sum(toks), dt
+    ds, db = metric("omnic_decode_steps_total") - s0, metric("omnic_decode_batch_tokens_total") - b0
+    return sum(toks), dt, db / ds if ds else 0
 
 def rss_kb():
     with open("/proc/%d/status" % pid) as f:
@@ -124,11 +138,11 @@ if soak > 0:
         rss[-1][1] / 1024, max(r for _, r in rss) / 1024))
     sys.exit(1 if errs[0] else 0)
 
-t1, d1 = run(1)
-tn, dn = run(par)
-print("| model | slots | clients | tokens | seconds | aggregate tok/s |")
-print("|---|---|---|---|---|---|")
-print("| %s | %d | 1 | %d | %.2f | %.1f |" % (shape, par, t1, d1, t1 / d1))
-print("| %s | %d | %d | %d | %.2f | %.1f |" % (shape, par, par, tn, dn, tn / dn))
+t1, d1, b1 = run(1)
+tn, dn, bn = run(par)
+print("| model | slots | clients | tokens | seconds | aggregate tok/s | mean decode batch |")
+print("|---|---|---|---|---|---|---|")
+print("| %s | %d | 1 | %d | %.2f | %.1f | %.2f |" % (shape, par, t1, d1, t1 / d1, b1))
+print("| %s | %d | %d | %d | %.2f | %.1f | %.2f |" % (shape, par, par, tn, dn, tn / dn, bn))
 print("\nratio (%d clients / 1 client): %.2fx" % (par, (tn / dn) / (t1 / d1)))
 PYEOF

@@ -69,7 +69,7 @@ class Server:
         self.port = None
         t0 = time.time()
         while time.time() - t0 < 60:
-            m = re.search(r"listening on http://[^:]+:(\d+)", self.log())
+            m = re.search(r"listening on http://[^:]+:(\d+)\n", self.log())
             if m:
                 self.port = int(m.group(1))
                 break
