@@ -67,6 +67,9 @@ int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out);
 void omnic_ctx_free(omnic_ctx *c);
 int omnic_ctx_pos(const omnic_ctx *c);   /* tokens held in the cache */
 void omnic_ctx_reset(omnic_ctx *c);      /* forget the cache */
+/* Keep only the first n cached tokens (0 <= n <= pos): later evaluations append
+ * after them. Lets a caller reuse the common prefix of two prompts. */
+int omnic_ctx_truncate(omnic_ctx *c, int n);
 
 /* Append n tokens at the current position and run them (batched prefill).
  * logits: if non-NULL receives float logits; all_logits ? [n][vocab] : [vocab]

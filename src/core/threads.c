@@ -16,7 +16,7 @@
 #endif
 
 #define SPIN_ITERS 50000 /* ~2-5 ms of pause before a worker sleeps */
-#define YIELD_EVERY 1024 /* give the core away now and then: matters when oversubscribed */
+#define YIELD_EVERY 64 /* give the core away often: matters when the machine is oversubscribed */
 
 struct omnic_pool {
     int n;

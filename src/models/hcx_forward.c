@@ -88,6 +88,12 @@ void omnic_ctx_free(omnic_ctx *c) {
 int omnic_ctx_pos(const omnic_ctx *c) { return c->pos; }
 void omnic_ctx_reset(omnic_ctx *c) { c->pos = 0; }
 
+int omnic_ctx_truncate(omnic_ctx *c, int n) {
+    if (n < 0 || n > c->pos) return omnic_err(OMNIC_EINVAL, "omnic_ctx_truncate: %d is outside [0, %d]", n, c->pos);
+    c->pos = n; /* entries past n are overwritten by the next evaluation */
+    return OMNIC_OK;
+}
+
 /* Causal GQA attention, one task per (row, head), each row over its own
  * sequence's cache up to its position. Single-pass softmax with a running max
  * (no score buffer, so rows of different context sizes can share a step). */

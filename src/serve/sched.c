@@ -292,8 +292,9 @@ static int32_t slot_pick(sched *s, slot *sl, float *lg) {
     return t;
 }
 
-/* Choose a slot for a job: an idle slot whose cache the prompt extends (the
- * longest such), else the least recently used idle slot. */
+/* Choose a slot for a job: the idle slot sharing the longest prefix with the
+ * prompt (its cache is truncated to that prefix; at least the last prompt token
+ * is always evaluated, for its logits), else the least recently used idle slot. */
 static slot *choose_slot(sched *s, const gen_job *j, int *reuse) {
     slot *best = NULL, *lru = NULL;
     int best_n = 0;
@@ -301,10 +302,11 @@ static slot *choose_slot(sched *s, const gen_job *j, int *reuse) {
         slot *sl = &s->slots[i];
         if (sl->state != SLOT_IDLE) continue;
         if (!lru || sl->last_used < lru->last_used) lru = sl;
-        if (sl->n_cache > best_n && sl->n_cache < j->n_prompt &&
-            !memcmp(sl->cache, j->prompt, (size_t)sl->n_cache * sizeof *j->prompt)) {
+        int lim = sl->n_cache < j->n_prompt - 1 ? sl->n_cache : j->n_prompt - 1, n = 0;
+        while (n < lim && sl->cache[n] == j->prompt[n]) n++;
+        if (n > best_n) {
             best = sl;
-            best_n = sl->n_cache;
+            best_n = n;
         }
     }
     *reuse = best_n;
@@ -312,10 +314,8 @@ static slot *choose_slot(sched *s, const gen_job *j, int *reuse) {
 }
 
 static int slot_begin(sched *s, slot *sl, gen_job *j, int reuse) {
-    if (!reuse) {
-        omnic_ctx_reset(sl->ctx);
-        sl->n_cache = 0;
-    }
+    if (omnic_ctx_truncate(sl->ctx, reuse)) reuse = 0, omnic_ctx_reset(sl->ctx);
+    sl->n_cache = reuse;
     sl->job = j;
     sl->n_gen = 0;
     sl->state = SLOT_PREFILL;

@@ -302,9 +302,10 @@ def run_main(srv):
     @case("completions/prefix_reuse")
     def _():
         s = seqs[2]  # 33 tokens
-        before = metric(srv, "omnic_prompt_tokens_reused_total")
         # 1) the first 20 tokens, one generated token: the slot keeps exactly those 20
+        #    (this one may itself reuse a prefix left by an earlier case)
         srv.post("/v1/completions", {"prompt": s["tokens"][:20], "max_tokens": 1, "temperature": 0})
+        before = metric(srv, "omnic_prompt_tokens_reused_total")
         # 2) the whole prompt extends them: only 13 new tokens are evaluated
         st, j = srv.post("/v1/completions", {"prompt": s["tokens"], "max_tokens": 16, "temperature": 0,
                                              "ignore_eos": True, "skip_special_tokens": False})
@@ -313,6 +314,23 @@ def run_main(srv):
             return "reused tokens %s -> %s (expected +20)" % (before, after)
         if j["choices"][0]["text"] != expected[2]:
             return "output after reuse differs from golden: %r" % j["choices"][0]["text"]
+
+    @case("completions/prefix_reuse_after_divergence")
+    def _():
+        s = seqs[2]  # 33 tokens
+        # a cached prompt that diverges from the next one after 20 tokens: the slot is
+        # truncated to the shared 20 and the output still equals golden
+        srv.post("/v1/completions", {"prompt": s["tokens"][:20] + [7, 8, 9, 10], "max_tokens": 1, "temperature": 0})
+        before = metric(srv, "omnic_prompt_tokens_reused_total")
+        st, j = srv.post("/v1/completions", {"prompt": s["tokens"], "max_tokens": 16, "temperature": 0,
+                                             "ignore_eos": True, "skip_special_tokens": False})
+        after = metric(srv, "omnic_prompt_tokens_reused_total")
+        if st != 200:
+            return "%s %r" % (st, j)
+        if after - before != 20:
+            return "reused tokens %s -> %s (expected +20)" % (before, after)
+        if j["choices"][0]["text"] != expected[2]:
+            return "output after truncated reuse differs from golden: %r" % j["choices"][0]["text"]
 
     @case("chat/stream_include_usage")
     def _():

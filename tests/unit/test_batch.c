@@ -70,7 +70,36 @@ static void test_bad_ids_rejected(void **state) {
     omnic_model_close(m);
 }
 
+/* Truncating to a shared prefix and evaluating the rest equals a fresh run. */
+static void test_truncate_reuses_prefix(void **state) {
+    (void)state;
+    omnic_model *m;
+    assert_int_equal(omnic_model_open(MODEL, 2, &m), 0);
+    int V = omnic_model_get_info(m)->vocab_size;
+    static const int32_t a[10] = {5, 6, 7, 8, 9, 100, 200, 300, 400, 500};
+    static const int32_t b[8] = {5, 6, 7, 8, 9, 42, 43, 44};
+    float *ref = malloc(sizeof(float) * V), *got = malloc(sizeof(float) * V);
+    omnic_ctx *c;
+    assert_int_equal(omnic_ctx_new(m, 32, &c), 0);
+    assert_int_equal(omnic_eval(c, b, 8, ref, 0), 0);
+    omnic_ctx_reset(c);
+    assert_int_equal(omnic_eval(c, a, 10, got, 0), 0);
+    assert_int_equal(omnic_ctx_truncate(c, 11), OMNIC_EINVAL);
+    assert_int_equal(omnic_ctx_truncate(c, 5), 0);
+    assert_int_equal(omnic_ctx_pos(c), 5);
+    assert_int_equal(omnic_eval(c, b + 5, 3, got, 0), 0);
+    double worst = 0;
+    for (int i = 0; i < V; i++)
+        if (fabs(got[i] - ref[i]) > worst) worst = fabs(got[i] - ref[i]);
+    assert_true(worst < 1e-5);
+    omnic_ctx_free(c);
+    free(ref);
+    free(got);
+    omnic_model_close(m);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_batch_matches_single), cmocka_unit_test(test_bad_ids_rejected)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_batch_matches_single), cmocka_unit_test(test_bad_ids_rejected),
+                                       cmocka_unit_test(test_truncate_reuses_prefix)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
