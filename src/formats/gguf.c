@@ -451,6 +451,7 @@ int gguf_get_str(const gguf_file *f, const char *key, char *buf, size_t cap) {
     if (!kv) return 1;
     if (kv->type != GGUF_T_STR)
         return omnic_err(OMNIC_EFORMAT, "%s: metadata key '%s' has type %s, expected string", f->path, key, vname[kv->type]);
+    if (!cap) return OMNIC_OK;
     size_t n = kv->s.n < cap - 1 ? (size_t)kv->s.n : cap - 1;
     memcpy(buf, kv->s.p, n);
     buf[n] = 0;

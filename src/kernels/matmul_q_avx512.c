@@ -50,7 +50,7 @@ AI float h2f(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-typedef struct { int8_t q[64]; int32_t ncorr[16]; } g8; /* Q8_0; a row's groups are followed by its block scales */
+typedef struct { int8_t q[64]; int32_t ncorr[16]; float dx[16]; } g8; /* Q8_0; a row's groups are followed by its block scales */
 typedef struct { int8_t lo[64], hi[64]; int32_t ncorr[16]; float dx[16]; } g4;     /* Q4_0 */
 typedef struct { int8_t q[256]; float dx[4][16]; float ds[16]; } gk;              /* Q4_K */
 _Static_assert(sizeof(g8) % 64 == 0 && sizeof(g4) % 64 == 0 && sizeof(gk) % 64 == 0, "64-byte groups");
@@ -101,6 +101,7 @@ static void quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
                 memcpy(g->q + 32 * k, q, 32);
                 for (int i = 0; i < 8; i++) g->ncorr[8 * k + i] = -128 * (q[4 * i] + q[4 * i + 1] + q[4 * i + 2] + q[4 * i + 3]);
                 if (2 * gi + k < nb) dxb[2 * gi + k] = d;
+                _mm256_storeu_ps(g->dx + 8 * k, _mm256_set1_ps(d));
             }
         }
         for (int b = nb; b < (nb + 15) / 16 * 16; b++) dxb[b] = 0.f;
@@ -151,16 +152,48 @@ AI void store_acc(int R, int T, __m512 acc[4][QMM_TMAX], float *y, size_t ys) {
         for (int t = 0; t < T; t++) y[(size_t)t * ys + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-/* Q8_0 in chunks of 16 blocks: the 16 fp16 scales of a row are gathered at once
- * and multiplied by the 16 activation scales of each token; a pair of blocks
- * then takes its two scales with one permute. */
+/* Q8_0, one token (decode), in chunks of 16 blocks: the 16 fp16 scales of a row
+ * are gathered at once and multiplied by the token's 16 activation scales; a pair
+ * of blocks then takes its two scales with one permute. */
 static const int32_t pair_idx[8][16] __attribute__((aligned(64))) = {
     {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},         {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
     {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},         {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
     {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},         {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
     {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13}, {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}};
 
+/* Q8_0, several tokens: per pair of blocks, the two weight scales are broadcast
+ * once and multiplied by each token's (pre-broadcast) pair of scales. */
+AI void k_q8_0_many(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+    ZERO_ACC;
+    int ng = (nb + 1) / 2;
+    for (int gi = 0; gi < ng; gi++) {
+        int two = 2 * gi + 1 < nb;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 68;
+            __m512i wv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
+            __m512 dw = _mm512_set1_ps(h2f(p));
+            if (two) {
+                wv = _mm512_inserti64x4(wv, _mm256_loadu_si256((const __m256i *)(p + 36)), 1);
+                dw = _mm512_mask_blend_ps(0xff00, dw, _mm512_set1_ps(h2f(p + 34)));
+            }
+            wv = _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80)); /* w + 128 as u8 */
+#pragma GCC unroll 8
+            for (int t = 0; t < T; t++) {
+                const g8 *a = (const g8 *)(xq + (size_t)t * xs) + gi;
+                __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(a->ncorr), wv, _mm512_load_si512(a->q));
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, _mm512_load_ps(a->dx)), acc[r][t]);
+            }
+        }
+    }
+    store_acc(R, T, acc, y, ys);
+}
+
 AI void k_q8_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+    if (T > 1) {
+        k_q8_0_many(R, T, w, rb, xq, xs, nb, y, ys);
+        return;
+    }
     ZERO_ACC;
     const __m512i off = _mm512_setr_epi32(0, 34, 68, 102, 136, 170, 204, 238, 272, 306, 340, 374, 408, 442, 476, 510);
     const size_t dxo = (size_t)((nb + 1) / 2) * sizeof(g8);
