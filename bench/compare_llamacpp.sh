@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# compare_llamacpp.sh - omnic vs llama.cpp on the same random-weight model, same
+# threads, in one run (so the machine's drift cancels): pp (prefill) and tg
+# (decode) tokens/s and their ratio. llama.cpp is built beside the project
+# (LLAMA_BIN, default ../peer/llama.cpp/build/bin); nothing of it is committed.
+#   bench/compare_llamacpp.sh SIZE TYPE      e.g. 0.5b bf16 | 0.5b q8_0 | 1.5b q4_0
+# Env: THREADS (2), PROMPT (512), GEN (128), REPS (3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:?size: 0.5b|1.5b}; type=${2:?type: bf16|q8_0|q4_0}
+T=${THREADS:-2}; P=${PROMPT:-512}; N=${GEN:-128}; R=${REPS:-3}
+LLAMA_BIN=${LLAMA_BIN:-../peer/llama.cpp/build/bin}
+PEER_PY=${PEER_PY:-../peer/llama.cpp/gguf-py}
+hf=models/hcx-$size-bf16
+[ -f "$hf/.complete" ] || { /usr/bin/python3 tools/make_random_hcx.py --preset "$size" --dtype bf16 --seed 1 --out "$hf" --quiet && touch "$hf/.complete"; }
+peer_bf16=models/peer-$size-bf16.gguf
+[ -f "$peer_bf16" ] || /usr/bin/python3 bench/peer_gguf.py --gguf-py "$PEER_PY" -m "$hf" -o "$peer_bf16"
+if [ "$type" = bf16 ]; then
+    ours=$hf; peer=$peer_bf16
+else
+    ours=models/omnic-$size-$type.gguf; peer=models/peer-$size-$type.gguf
+    [ -f "$ours" ] || build/omnic quantize -m "$hf" -o "$ours" --type "$type" --quiet
+    [ -f "$peer" ] || "$LLAMA_BIN/llama-quantize" "$peer_bf16" "$peer" "$(echo "$type" | tr a-z A-Z)" >/dev/null 2>&1
+fi
+mkdir -p bench/out
+o=bench/out/omnic-$size-$type.json; l=bench/out/llama-$size-$type.json
+build/omnic bench -m "$ours" -p "$P" -n "$N" -r "$R" -t "$T" --json > "$o"
+"$LLAMA_BIN/llama-bench" -m "$peer" -p "$P" -n "$N" -r "$R" -t "$T" -o json > "$l" 2>/dev/null
+/usr/bin/python3 - "$o" "$l" "$size" "$type" "$T" <<'PY'
+import json, sys
+o, l = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+def pick(rows, pp):
+    for r in rows:
+        if (r["n_prompt"] > 0) == pp and (r["n_gen"] > 0) != pp:
+            return r["avg_ts"], r["stddev_ts"]
+    return float("nan"), float("nan")
+op, lp = pick(o, True), pick(l, True)
+og, lg = pick(o, False), pick(l, False)
+print("| %s | %s | %s | %.1f ± %.1f | %.1f ± %.1f | %.2f | %.2f ± %.2f | %.2f ± %.2f | %.2f |" % (
+    sys.argv[3], sys.argv[4], sys.argv[5], op[0], op[1], lp[0], lp[1], op[0] / lp[0], og[0], og[1], lg[0], lg[1], og[0] / lg[0]))
+PY
