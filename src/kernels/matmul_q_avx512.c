@@ -34,13 +34,16 @@
 #define AI static inline __attribute__((always_inline))
 
 #ifndef QMM_PF
-#define QMM_PF 1024 /* decode: software prefetch distance in weight bytes (0: none) */
+#define QMM_PF (-1) /* decode prefetch distance in bytes; -1: one 4-row tile ahead; 0: none */
 #endif
-/* Prefetch (T == 1 only: decode streams the weights once) a cache line QMM_PF
- * bytes ahead; integer arithmetic, the address may lie past the row. */
-#define PF(T, p)                                                                              \
-    do {                                                                                      \
-        if ((T) == 1 && QMM_PF) _mm_prefetch((const char *)((uintptr_t)(p) + QMM_PF), _MM_HINT_T0); \
+/* Prefetch (T == 1 only: decode streams the weights once) the cache line that the
+ * next tile will read at this position (the 4 rows of a tile are contiguous, so
+ * a short distance would land in the rows being read already); rb: row bytes.
+ * Integer arithmetic: the address may lie past the matrix. */
+#define PF(T, p)                                                                                            \
+    do {                                                                                                    \
+        if ((T) == 1 && QMM_PF != 0)                                                                        \
+            _mm_prefetch((const char *)((uintptr_t)(p) + (QMM_PF > 0 ? (size_t)QMM_PF : 4 * rb)), _MM_HINT_T0); \
     } while (0)
 
 /* fp16 at p (any alignment) -> float with F16C. */
@@ -82,7 +85,7 @@ AI float qblock_at(const float *x, int b, int nb, int8_t *q, int32_t *s) {
 static size_t act_bytes(omnic_dtype dt, int cols) {
     switch (dt) {
     case DT_Q8_0: return (size_t)((cols + 63) / 64) * sizeof(g8) + (size_t)((cols / 32 + 15) / 16 * 16) * 4;
-    case DT_Q4_0: return (size_t)((cols + 127) / 128) * sizeof(g4);
+    case DT_Q4_0: return (size_t)((cols + 127) / 128) * sizeof(g4) + (size_t)((cols / 32 + 15) / 16 * 16) * 4;
     case DT_Q4_K: return (size_t)(cols / 256) * sizeof(gk);
     default: return 0;
     }
@@ -107,9 +110,12 @@ static void quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
         for (int b = nb; b < (nb + 15) / 16 * 16; b++) dxb[b] = 0.f;
     } else if (dt == DT_Q4_0) {
         g4 *g = out;
+        float *dxb = (float *)(g + (nb + 3) / 4);
+        for (int b = 0; b < (nb + 15) / 16 * 16; b++) dxb[b] = 0.f;
         for (int gi = 0; gi < (nb + 3) / 4; gi++, g++) {
             for (int k = 0; k < 4; k++) {
                 float d = qblock_at(x, 4 * gi + k, nb, q, &s);
+                if (4 * gi + k < nb) dxb[4 * gi + k] = d;
                 memcpy(g->lo + 16 * k, q, 16);
                 memcpy(g->hi + 16 * k, q + 16, 16);
                 for (int i = 0; i < 4; i++) {
@@ -229,7 +235,59 @@ AI void k_q8_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
     store_acc(R, T, acc, y, ys);
 }
 
+/* Q4_0, one token (decode), in chunks of 16 blocks (4 groups): the row's 16 fp16
+ * scales are gathered at once and multiplied by the token's 16 block scales; a
+ * group takes its 4 scales (each spread over 4 lanes) with one permute. */
+static const int32_t quad_idx[4][16] __attribute__((aligned(64))) = {
+    {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3},         {4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7},
+    {8, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11}, {12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15}};
+
+AI void k_q4_0_one(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int nb, float *y) {
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i off = _mm512_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126, 144, 162, 180, 198, 216, 234, 252, 270);
+    const float *dxb = (const float *)((const g4 *)xq + (nb + 3) / 4);
+    for (int c = 0; c < nb; c += 16) {
+        int kb = nb - c < 16 ? nb - c : 16;
+        __mmask16 bm = kb == 16 ? (__mmask16)0xffff : (__mmask16)((1u << kb) - 1);
+        __m512 dx = _mm512_load_ps(dxb + c);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint8_t *p = w + (size_t)r * rb + (size_t)c * 18;
+            __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), bm, off, p, 1);
+            __m512 sc = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(g)), dx);
+            for (int k = 0; 4 * k < kb; k++) {
+                const uint8_t *pp = p + (size_t)k * 72;
+                PF(1, pp);
+                __m512i v;
+                if (4 * k + 4 <= kb) {
+                    v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(pp + 2)));
+                    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(pp + 20)), 1);
+                    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(pp + 38)), 2);
+                    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(pp + 56)), 3);
+                } else {
+                    _Alignas(64) uint8_t tmp[64] = {0};
+                    for (int e = 0; 4 * k + e < kb; e++) memcpy(tmp + 16 * e, pp + 18 * e + 2, 16);
+                    v = _mm512_load_si512(tmp);
+                }
+                const g4 *a = (const g4 *)xq + c / 4 + k;
+                __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(a->ncorr), _mm512_and_si512(v, m4), _mm512_load_si512(a->lo));
+                i = _mm512_dpbusd_epi32(i, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), _mm512_load_si512(a->hi));
+                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_permutexvar_ps(_mm512_load_si512(quad_idx[k]), sc), acc[r]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) y[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
 AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+    if (T == 1) {
+        k_q4_0_one(R, w, rb, xq, nb, y);
+        return;
+    }
     ZERO_ACC;
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
