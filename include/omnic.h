@@ -52,7 +52,8 @@ typedef struct omnic_model_info {
     int n_threads;          /* worker threads of this model's pool */
 } omnic_model_info;
 
-/* Open a Hugging Face model folder (config.json + safetensors). Weights are
+/* Open a Hugging Face model folder (config.json + safetensors) or a .gguf file
+ * (NAVER's fork conventions or stock llama; see README). Weights are
  * memory-mapped, not copied. n_threads <= 0 picks the number of online CPUs. */
 int omnic_model_open(const char *dir, int n_threads, omnic_model **out);
 void omnic_model_close(omnic_model *m);
@@ -111,7 +112,8 @@ void omnic_sampler_reset(omnic_sampler *s);
 
 typedef struct omnic_tokenizer omnic_tokenizer;
 
-/* Load tokenizer.json (+ tokenizer_config.json if present) from a model folder. */
+/* Load tokenizer.json (+ tokenizer_config.json if present) from a model folder,
+ * a tokenizer.json path, or the folder holding a .gguf path. */
 int omnic_tokenizer_load(const char *dir, omnic_tokenizer **out);
 void omnic_tokenizer_free(omnic_tokenizer *t);
 int omnic_tokenizer_vocab_size(const omnic_tokenizer *t);

@@ -250,11 +250,16 @@ int omnic_tokenizer_load(const char *dir, omnic_tokenizer **out) {
         return omnic_err(OMNIC_ENOMEM, "tokenizer: out of memory");
     }
     struct stat st;
-    if (!stat(dir, &st) && S_ISREG(st.st_mode)) { /* a tokenizer.json given directly */
+    int gguf = dl > 5 && !strcmp(dir + dl - 5, ".gguf");
+    if (!stat(dir, &st) && S_ISREG(st.st_mode)) { /* a tokenizer.json given directly, or a .gguf */
         memcpy(path, dir, dl + 1);
         memcpy(cfg_path, dir, dl + 1);
         char *slash = strrchr(cfg_path, '/');
         strcpy(slash ? slash + 1 : cfg_path, "tokenizer_config.json");
+        if (gguf) { /* GGUF files carry no vocabulary here: use the folder's tokenizer.json */
+            slash = strrchr(path, '/');
+            strcpy(slash ? slash + 1 : path, "tokenizer.json");
+        }
     } else {
         const char *sep = dl && dir[dl - 1] == '/' ? "" : "/";
         sprintf(path, "%s%stokenizer.json", dir, sep);
