@@ -63,6 +63,25 @@ AI __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
+/* Reduce an R x T tile of accumulators (R = 1 or 4) into y[t*ys + r], adding to
+ * what is there when add is set. */
+AI void store_tile(__m512 acc[4][6], int R, int T, float *y, size_t ys, int add) {
+    if (R == 4) {
+#pragma GCC unroll 6
+        for (int t = 0; t < T; t++) {
+            __m128 s = hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
+            if (add) s = _mm_add_ps(s, _mm_loadu_ps(y + (size_t)t * ys));
+            _mm_storeu_ps(y + (size_t)t * ys, s);
+        }
+    } else {
+#pragma GCC unroll 6
+        for (int t = 0; t < T; t++) {
+            float s = _mm512_reduce_add_ps(acc[0][t]);
+            y[(size_t)t * ys] = add ? y[(size_t)t * ys] + s : s;
+        }
+    }
+}
+
 /* y[t*ys + r] = sum_c W[r][c] * x[t][c] for r < R, t < T: R weight rows (stride ws
  * elements) by T token rows (stride xs floats). R is 1 or 4, T <= 6; all compile-
  * time constants after inlining, so acc[][] lives in registers. */
@@ -102,20 +121,7 @@ AI void dot_kernel(int dt, int R, int T, int pf, const void *w, size_t ws, const
             for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
         }
     }
-    if (R == 4) {
-#pragma GCC unroll 6
-        for (int t = 0; t < T; t++) {
-            __m128 s = hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
-            if (add) s = _mm_add_ps(s, _mm_loadu_ps(y + (size_t)t * ys));
-            _mm_storeu_ps(y + (size_t)t * ys, s);
-        }
-    } else {
-#pragma GCC unroll 6
-        for (int t = 0; t < T; t++) {
-            float s = _mm512_reduce_add_ps(acc[0][t]);
-            y[(size_t)t * ys] = add ? y[(size_t)t * ys] + s : s;
-        }
-    }
+    store_tile(acc, R, T, y, ys, add);
 }
 
 /* One instantiation per (dtype, R, T); pf: software prefetch (decode only); add:
@@ -377,20 +383,7 @@ AI void dp_kernel(int R, int T, const uint16_t *w, size_t ws, const uint16_t *x,
             for (int r = 0; r < R; r++) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], wv[r], xv);
         }
     }
-    if (R == 4) {
-#pragma GCC unroll 6
-        for (int t = 0; t < T; t++) {
-            __m128 s = hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
-            if (add) s = _mm_add_ps(s, _mm_loadu_ps(y + (size_t)t * ys));
-            _mm_storeu_ps(y + (size_t)t * ys, s);
-        }
-    } else {
-#pragma GCC unroll 6
-        for (int t = 0; t < T; t++) {
-            float s = _mm512_reduce_add_ps(acc[0][t]);
-            y[(size_t)t * ys] = add ? y[(size_t)t * ys] + s : s;
-        }
-    }
+    store_tile(acc, R, T, y, ys, add);
 }
 
 #define DP_FN(NAME, R, T)                                                                               \
