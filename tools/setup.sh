@@ -10,7 +10,7 @@ if command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
         build-essential pkg-config libjansson-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev \
-        python3 python3-numpy >/dev/null
+        libicu-dev python3 python3-numpy >/dev/null
     command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error)
