@@ -195,7 +195,7 @@ AI void eo_kernel(int R, int T, const uint16_t *w, size_t ws, const float *xp, s
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const uint16_t *p = w + (size_t)r * ws + c;
-            if (T == 1 && MM_PF_DIST) _mm_prefetch((const char *)((uintptr_t)p + MM_PF_DIST * 2), _MM_HINT_T0);
+            if (MM_PF_DIST) _mm_prefetch((const char *)((uintptr_t)p + MM_PF_DIST * 2), _MM_HINT_T0);
             __m512i v = full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(m, p);
             we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
             wo[r] = _mm512_castsi512_ps(_mm512_and_si512(v, hi));
