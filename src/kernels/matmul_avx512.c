@@ -233,11 +233,17 @@ EO_FN(eo_1x1, 1, 1) EO_FN(eo_1x2, 1, 2) EO_FN(eo_1x3, 1, 3) EO_FN(eo_1x4, 1, 4)
 typedef void (*eo_fn)(const uint16_t *, size_t, const float *, size_t, int, float *, size_t);
 static const eo_fn eo_tab[2][4] = {{eo_1x1, eo_1x2, eo_1x3, eo_1x4}, {eo_4x1, eo_4x2, eo_4x3, eo_4x4}};
 
+#define BF16_FEW_STACK 32768 /* floats (128 KiB): n <= 7 tokens of up to ~4.6k columns */
+
 /* BF16 rows [r0, r1) for n (< MM_PACK_MIN) tokens; returns 0 if out of memory. */
 static int bf16_few(const kweight *w, const float *x, int n, float *y, int r0, int r1) {
     int cols = w->cols, rows = w->rows;
     size_t cols32 = ((size_t)cols + 31) & ~(size_t)31;
-    float *xp = aligned_alloc(64, (size_t)n * cols32 * 4);
+    /* batched decode calls this per matmul: keep the activation panel on the stack
+     * when it fits (no allocation per step) */
+    float stackbuf[BF16_FEW_STACK] __attribute__((aligned(64)));
+    size_t need = (size_t)n * cols32;
+    float *xp = need <= BF16_FEW_STACK ? stackbuf : aligned_alloc(64, need * 4);
     if (!xp) return 0;
     for (int t = 0; t < n; t++) deinterleave32(x + (size_t)t * cols, cols, xp + (size_t)t * cols32);
     const uint16_t *wd = w->data;
@@ -251,7 +257,7 @@ static int bf16_few(const kweight *w, const float *x, int n, float *y, int r0, i
         }
         r += R;
     }
-    free(xp);
+    if (xp != stackbuf) free(xp);
     return 1;
 }
 
