@@ -68,18 +68,22 @@ static const char *const CTL_TOKENS[] = {
     "<|im_end|>", "<|im_start|>", "<|endofturn|>", "<|stop|>", "<|endoftext|>", NULL,
 };
 
+/* The earliest control token in s[0..n) (its length in *len), or NULL. */
+static const char *find_ctl(const char *s, size_t n, size_t *len) {
+    const char *lt = memchr(s, '<', n), *best = NULL;
+    if (!lt) return NULL;
+    for (int k = 0; CTL_TOKENS[k]; k++) {
+        const char *q = finds(lt, (size_t)(s + n - lt), CTL_TOKENS[k]);
+        if (q && (!best || q < best)) { best = q; *len = strlen(CTL_TOKENS[k]); }
+    }
+    return best;
+}
+
 /* Remove the control tokens from s (left to right, like the streaming filter). */
 static void strip_ctl(out_buf *dst, const char *s, size_t n, int keep) {
-    size_t i = 0;
-    while (!keep && i < n) {
-        const char *lt = memchr(s + i, '<', n - i), *best = NULL;
-        size_t bl = 0;
-        if (!lt) break;
-        for (int k = 0; CTL_TOKENS[k]; k++) {
-            const char *q = finds(lt, (size_t)(s + n - lt), CTL_TOKENS[k]);
-            if (q && (!best || q < best)) { best = q; bl = strlen(CTL_TOKENS[k]); }
-        }
-        if (!best) break;
+    size_t i = 0, bl = 0;
+    const char *best;
+    while (!keep && i < n && (best = find_ctl(s + i, n - i, &bl))) {
         out_buf_add(dst, s + i, (size_t)(best - (s + i)));
         i = (size_t)(best - s) + bl;
     }
@@ -165,15 +169,9 @@ static void ctl_run(out_parser *p, ctl_filter *f, const char *s, size_t n, int f
     size_t hn = f->hold.n, i = 0;
     if (!h || !hn) return;
     int keep_ctl = p->o.keep_control_tokens;
-    while (!keep_ctl && i < hn) {
-        const char *lt = memchr(h + i, '<', hn - i), *best = NULL;
-        size_t bl = 0;
-        if (!lt) break;
-        for (int k = 0; CTL_TOKENS[k]; k++) {
-            const char *q = finds(lt, (size_t)(h + hn - lt), CTL_TOKENS[k]);
-            if (q && (!best || q < best)) { best = q; bl = strlen(CTL_TOKENS[k]); }
-        }
-        if (!best) break;
+    size_t bl = 0;
+    const char *best;
+    while (!keep_ctl && i < hn && (best = find_ctl(h + i, hn - i, &bl))) {
         emit_out(d, agg, h + i, (size_t)(best - (h + i)));
         i = (size_t)(best - h) + bl;
     }
