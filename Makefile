@@ -1,7 +1,8 @@
 # omnic build. `make` builds build/omnic; `make test` runs the whole suite on the
 # normal build and again under AddressSanitizer + UBSan (build-san/).
 CC      ?= cc
-PKGS    := jansson libpcre2-8 libmicrohttpd
+PKGS    := jansson libpcre2-8 libmicrohttpd libjpeg libpng libwebp libwebpdemux \
+           libavformat libavcodec libswscale libswresample libavutil
 BUILD   ?= build
 SAN     ?= 0
 OPT     ?= -O2
@@ -13,9 +14,10 @@ ifeq ($(SAN),1)
   LDSAN := -fsanitize=address,undefined
 endif
 CFLAGS  := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm -pthread $(LDSAN)
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lgif -lm -pthread $(LDSAN)
 
-LIB_SRC := $(sort $(wildcard src/core/*.c src/kernels/*.c src/formats/*.c src/models/*.c src/text/*.c))
+LIB_SRC := $(sort $(wildcard src/core/*.c src/kernels/*.c src/formats/*.c src/models/*.c src/text/*.c \
+                      src/media/*.c src/audit/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c src/serve/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 

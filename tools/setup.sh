@@ -10,7 +10,10 @@ if command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
         build-essential pkg-config libjansson-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev \
-        libicu-dev python3 python3-numpy >/dev/null
+        libicu-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev \
+        libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev \
+        python3 python3-numpy python3-pil python3-torch python3-torchvision python3-torchaudio \
+        python3-resampy ffmpeg >/dev/null
     command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error)

@@ -13,5 +13,9 @@ int cmd_quantize(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_render_chat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_hash(int argc, char **argv);
 
 #endif

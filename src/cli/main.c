@@ -20,6 +20,10 @@ static const struct {
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
     {"render-chat", cmd_render_chat, "render a chat prompt with the model's template"},
     {"serve", cmd_serve, "OpenAI/OmniServe-compatible HTTP server"},
+    {"embed", cmd_embed, "encode an image/video/audio file to the rows the LLM sees (.npy)"},
+    {"image", cmd_image, "decode/resize/patchify an image as the vision path does (.npy)"},
+    {"audit", cmd_audit, "compare two checkpoints' weights: provenance per component"},
+    {"hash", cmd_hash, "SHA-256 manifest of a model, per file and per tensor"},
 };
 
 static void usage(FILE *f) {
