@@ -67,6 +67,7 @@ typedef struct omnic_ctx omnic_ctx;
 int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out);
 void omnic_ctx_free(omnic_ctx *c);
 int omnic_ctx_pos(const omnic_ctx *c);   /* tokens held in the cache */
+int omnic_ctx_size(const omnic_ctx *c);  /* positions it can hold */
 void omnic_ctx_reset(omnic_ctx *c);      /* forget the cache */
 /* Keep only the first n cached tokens (0 <= n <= pos): later evaluations append
  * after them. Lets a caller reuse the common prefix of two prompts. */
@@ -82,6 +83,52 @@ int omnic_eval(omnic_ctx *c, const int32_t *ids, int n, float *logits, int all_l
  * logits (if non-NULL) receives [n][vocab]. n <= 64. Not thread-safe with
  * other evaluations on the same model. */
 int omnic_eval_batch(omnic_ctx **ctxs, const int32_t *ids, int n, float *logits);
+
+/* Append n positions whose input rows are given directly, rows [n][hidden_size]
+ * (media embeddings, before the embedding multiplier, which is applied to them as
+ * to looked-up token rows: llm.md §5.1). logits as omnic_eval. */
+int omnic_eval_embd(omnic_ctx *c, const float *rows, int n, float *logits, int all_logits);
+
+/* ---- media: images, video, audio (vision.md, audio.md) ----------------------
+ * A media item is encoded once into the streams the model's prompt format uses
+ * (continuous rows from an encoder + projector, and for Omni-8B discrete code
+ * tokens). Each stream replaces one placeholder token of the rendered prompt
+ * (<|IMAGE_PAD|>, <|DISCRETE_IMAGE_PAD|>, <|VIDEO_PAD|>, <|AUDIO_PAD|>,
+ * <|DISCRETE_AUDIO_PAD|>): the k-th placeholder of a kind takes the k-th media
+ * stream of that kind, in prompt order. */
+
+typedef struct omnic_tokenizer omnic_tokenizer;
+
+enum { OMNIC_MEDIA_IMAGE = 1, OMNIC_MEDIA_VIDEO = 2, OMNIC_MEDIA_AUDIO = 3 };
+
+typedef struct omnic_media omnic_media;
+
+/* Encode one item held in memory (an encoded file: JPEG, PNG, MP4, WAV, ...).
+ * tok resolves the placeholder and code token ids. name is used in errors
+ * (e.g. "messages[0].content[1]"). The encoders are loaded on first use and
+ * kept with the model. Not thread-safe with other calls on the same model. */
+int omnic_media_encode(omnic_model *m, const omnic_tokenizer *tok, int kind, const uint8_t *buf,
+                       size_t len, const char *name, omnic_media **out);
+int omnic_media_encode_file(omnic_model *m, const omnic_tokenizer *tok, int kind, const char *path,
+                            omnic_media **out);
+void omnic_media_free(omnic_media *md);
+/* Prompt positions this item adds in total (all its streams). */
+int omnic_media_positions(const omnic_media *md);
+
+/* Number of positions of ids[0..n) once every placeholder is expanded with the
+ * given media; OMNIC_EINVAL (naming the placeholder) when the placeholders and
+ * the media do not match one to one. */
+int omnic_mm_expanded_len(const int32_t *ids, int n, omnic_media *const *media, int n_media, int *n_pos);
+/* Write the expanded sequence: out_ids[n_pos] token ids (-1 where a continuous
+ * row goes) and out_rows[n_pos] row pointers ([hidden_size] floats; NULL at token
+ * positions), valid while the media live. For callers that schedule the prompt
+ * themselves (the server): rows go through omnic_eval_embd. */
+int omnic_mm_expand(const int32_t *ids, int n, omnic_media *const *media, int n_media, int32_t *out_ids,
+                    const float **out_rows);
+/* Evaluate a prompt with placeholders: like omnic_eval over the expanded
+ * sequence (all_logits: logits [n_pos][vocab], see omnic_mm_expanded_len). */
+int omnic_eval_mm(omnic_ctx *c, const int32_t *ids, int n, omnic_media *const *media, int n_media,
+                  float *logits, int all_logits);
 
 /* ---- sampling ---------------------------------------------------------------- */
 

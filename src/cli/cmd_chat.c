@@ -1,8 +1,10 @@
 /* cmd_chat.c - `omnic chat -m DIR`: interactive chat in the terminal with the
  * model's own prompt format (src/text/chat.c), streamed output with the reasoning
- * shown dimmed, history, /reset, /system, /think. `-p TEXT` (or `omnic run --chat
- * -p TEXT`) answers one turn and exits. A turn whose prompt extends the previous
- * one reuses the KV cache (only the new suffix is evaluated). */
+ * shown dimmed, history, /reset, /system, /think, and media attached to the next
+ * message (/image, /video, /audio PATH, or --image/--video/--audio with -p).
+ * `-p TEXT` (or `omnic run --chat -p TEXT`) answers one turn and exits. A turn
+ * whose prompt extends the previous one reuses the KV cache (only the new suffix
+ * is evaluated, with the media that arrived since). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -35,7 +37,58 @@ typedef struct {
     int color, think;
     json_t *history;   /* messages array (system first if set) */
     float *logits;
+    omnic_media **media;   /* every media item of the history, in prompt order */
+    int n_media, n_media_cached;
+    struct { int kind; char *path; } pending[16]; /* attached to the next message (owned copies) */
+    int n_pending;
 } chat_state;
+
+static const char *kind_name(int kind) {
+    return kind == OMNIC_MEDIA_IMAGE ? "image" : kind == OMNIC_MEDIA_VIDEO ? "video" : "audio";
+}
+
+static void clear_pending(chat_state *s) {
+    while (s->n_pending) free(s->pending[--s->n_pending].path);
+}
+
+/* Encode the pending attachments and build the user message's content parts. */
+static json_t *user_message(chat_state *s, const char *text) {
+    if (!s->n_pending) return json_pack("{s:s,s:s}", "role", "user", "content", text);
+    json_t *parts = json_array();
+    omnic_media **nm = realloc(s->media, (size_t)(s->n_media + s->n_pending) * sizeof *nm);
+    if (!nm) return NULL;
+    s->media = nm;
+    int n_new = 0;
+    for (int i = 0; i < s->n_pending; i++) {
+        const char *path = s->pending[i].path;
+        int kind = s->pending[i].kind;
+        if (omnic_media_encode_file(s->m, s->tok, kind, path, &s->media[s->n_media + n_new])) {
+            cli_fail();
+            for (int j = 0; j < n_new; j++) omnic_media_free(s->media[s->n_media + j]);
+            json_decref(parts);
+            clear_pending(s);
+            return NULL;
+        }
+        n_new++;
+        if (kind == OMNIC_MEDIA_AUDIO) {
+            const char *dot = strrchr(path, '.');
+            json_array_append_new(parts, json_pack("{s:s,s:{s:s,s:s}}", "type", "input_audio", "input_audio", "data", "",
+                                                   "format", dot ? dot + 1 : "wav"));
+        } else {
+            const char *ty = kind == OMNIC_MEDIA_VIDEO ? "video_url" : "image_url";
+            json_array_append_new(parts, json_pack("{s:s,s:{s:s}}", "type", ty, ty, "url", path));
+        }
+    }
+    s->n_media += n_new;
+    clear_pending(s);
+    json_array_append_new(parts, json_pack("{s:s,s:s}", "type", "text", "text", text));
+    return json_pack("{s:s,s:o}", "role", "user", "content", parts);
+}
+
+/* Drop the media of a user message that failed (the last n items). */
+static void drop_media(chat_state *s, int n) {
+    while (n-- > 0 && s->n_media > s->n_media_cached) omnic_media_free(s->media[--s->n_media]);
+}
 
 static out_family family_of(const chat_state *s) {
     const char *f = chat_family(s->tpl);
@@ -58,6 +111,7 @@ static int eval_prompt(chat_state *s, const int32_t *ids, size_t n) {
     if (keep < s->n_cached || keep == n) { /* diverged (or nothing new): start over */
         omnic_ctx_reset(s->ctx);
         keep = 0;
+        s->n_media_cached = 0;
     }
     if (n > s->cap_cached) {
         int32_t *nc = realloc(s->cached, (n + 1024) * sizeof *nc);
@@ -69,7 +123,17 @@ static int eval_prompt(chat_state *s, const int32_t *ids, size_t n) {
     s->n_cached = n;
     omnic_sampler_reset(s->smp);
     for (size_t i = 0; i < n; i++) omnic_sampler_accept(s->smp, ids[i]);
-    return omnic_eval(s->ctx, ids + keep, (int)(n - keep), s->logits, 0);
+    /* the suffix holds the placeholders of the media not yet in the cache */
+    int rc = omnic_eval_mm(s->ctx, ids + keep, (int)(n - keep), s->media + s->n_media_cached,
+                           s->n_media - s->n_media_cached, s->logits, 0);
+    if (rc) {
+        omnic_ctx_reset(s->ctx);
+        s->n_cached = 0;
+        s->n_media_cached = 0;
+        return rc;
+    }
+    s->n_media_cached = s->n_media;
+    return 0;
 }
 
 static void print_text(const chat_state *s, const char *t, size_t n, int reasoning) {
@@ -168,10 +232,24 @@ static void set_system(chat_state *s, const char *text) {
 static void usage(FILE *f) {
     fprintf(f, "usage: omnic chat -m DIR [-p TEXT] [--system TEXT] [--think on|off] [--family F] [-n N]\n"
                "                  [--temp T] [--top-p P] [--top-k K] [--seed S] [-t THREADS] [--ctx N]\n"
-               "  interactive commands: /reset  /system TEXT  /think on|off  /quit\n");
+               "                  [--image F] [--video F] [--audio F]   (repeatable; attached to -p / the first message)\n"
+               "  interactive commands: /reset  /system TEXT  /think on|off  /image PATH  /video PATH\n"
+               "                        /audio PATH  /quit\n");
 }
 
-enum { O_SYS = 256, O_THINK, O_FAM, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_CTX, O_NOCOLOR };
+enum { O_SYS = 256, O_THINK, O_FAM, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_CTX, O_NOCOLOR, O_IMG, O_VID, O_AUD };
+
+static int attach(chat_state *s, int kind, const char *path) {
+    if (s->n_pending == 16) {
+        fprintf(stderr, "omnic chat: at most 16 media items per message\n");
+        return 1;
+    }
+    char *copy = strdup(path);
+    if (!copy) return 1;
+    s->pending[s->n_pending].kind = kind;
+    s->pending[s->n_pending++].path = copy;
+    return 0;
+}
 
 int cmd_chat(int argc, char **argv) {
     const char *dir = NULL, *prompt = NULL, *sys = NULL, *family = NULL;
@@ -187,7 +265,8 @@ int cmd_chat(int argc, char **argv) {
         {"model", 1, 0, 'm'}, {"prompt", 1, 0, 'p'}, {"system", 1, 0, O_SYS}, {"think", 1, 0, O_THINK},
         {"family", 1, 0, O_FAM}, {"max-tokens", 1, 0, 'n'}, {"temp", 1, 0, O_TEMP}, {"top-p", 1, 0, O_TOPP},
         {"top-k", 1, 0, O_TOPK}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, 't'}, {"ctx", 1, 0, O_CTX},
-        {"no-color", 0, 0, O_NOCOLOR}, {"chat", 0, 0, 'c'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"no-color", 0, 0, O_NOCOLOR}, {"chat", 0, 0, 'c'}, {"image", 1, 0, O_IMG}, {"video", 1, 0, O_VID},
+        {"audio", 1, 0, O_AUD}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "m:p:n:t:ch", opts, NULL)) != -1) {
@@ -209,6 +288,9 @@ int cmd_chat(int argc, char **argv) {
         case O_TOPK: if (cli_parse_int("--top-k", optarg, 0, 1 << 30, &lv)) return 2; sp.top_k = (int)lv; break;
         case O_SEED: if (cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &lv)) return 2; sp.seed = (uint64_t)lv; break;
         case O_NOCOLOR: s.color = 0; break;
+        case O_IMG: if (attach(&s, OMNIC_MEDIA_IMAGE, optarg)) return 2; break;
+        case O_VID: if (attach(&s, OMNIC_MEDIA_VIDEO, optarg)) return 2; break;
+        case O_AUD: if (attach(&s, OMNIC_MEDIA_AUDIO, optarg)) return 2; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -237,7 +319,9 @@ int cmd_chat(int argc, char **argv) {
     if (!s.logits || !s.history) goto done;
     set_system(&s, sys);
     if (prompt) {
-        json_array_append_new(s.history, json_pack("{s:s,s:s}", "role", "user", "content", prompt));
+        json_t *um = user_message(&s, prompt);
+        if (!um) goto done;
+        json_array_append_new(s.history, um);
         rc = chat_turn(&s);
         goto done;
     }
@@ -253,6 +337,8 @@ int cmd_chat(int argc, char **argv) {
         if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) break;
         if (!strcmp(line, "/reset")) {
             json_array_clear(s.history);
+            while (s.n_media) omnic_media_free(s.media[--s.n_media]);
+            s.n_media_cached = 0;
             set_system(&s, sys);
             omnic_ctx_reset(s.ctx);
             s.n_cached = 0;
@@ -269,16 +355,34 @@ int cmd_chat(int argc, char **argv) {
             fprintf(stderr, "(thinking %s)\n", s.think ? "on" : "off");
             continue;
         }
-        if (line[0] == '/') {
-            fprintf(stderr, "unknown command %s (try /reset, /system TEXT, /think on|off, /quit)\n", line);
+        int mk = !strncmp(line, "/image ", 7) ? OMNIC_MEDIA_IMAGE : !strncmp(line, "/video ", 7) ? OMNIC_MEDIA_VIDEO
+               : !strncmp(line, "/audio ", 7) ? OMNIC_MEDIA_AUDIO : 0;
+        if (mk) {
+            if (attach(&s, mk, line + 7)) continue;
+            fprintf(stderr, "(%s %s attached to the next message)\n", kind_name(mk), line + 7);
             continue;
         }
-        json_array_append_new(s.history, json_pack("{s:s,s:s}", "role", "user", "content", line));
-        if (chat_turn(&s)) json_array_remove(s.history, json_array_size(s.history) - 1);
+        if (line[0] == '/') {
+            fprintf(stderr, "unknown command %s (try /reset, /system TEXT, /think on|off, /image PATH, /video PATH, "
+                            "/audio PATH, /quit)\n", line);
+            continue;
+        }
+        int before = s.n_media;
+        json_t *um = user_message(&s, line);
+        if (!um) continue;
+        json_array_append_new(s.history, um);
+        if (chat_turn(&s)) {
+            json_array_remove(s.history, json_array_size(s.history) - 1);
+            drop_media(&s, s.n_media - before);
+        }
     }
+
     free(line);
     rc = 0;
 done:
+    clear_pending(&s);
+    while (s.n_media) omnic_media_free(s.media[--s.n_media]);
+    free(s.media);
     json_decref(s.history);
     free(s.logits);
     free(s.cached);

@@ -29,7 +29,11 @@ static void usage(FILE *f) {
             "  --parallel N          generation slots per model, decoded as one batch (default 4, max 64)\n"
             "  --ctx N               context tokens per slot (default min(model positions, 4096))\n"
             "  --api-key KEY         require 'Authorization: Bearer KEY' (default: no authentication)\n"
-            "  --media-dir DIR       local media store served at /media/ (default: disabled)\n"
+            "  --media-dir DIR       local media store served at /media/; request media given as local\n"
+            "                        paths (or file:// URLs) are read only from below it (default: disabled)\n"
+            "  --allow-remote-media  fetch http(s) media URLs named in requests (default: refused, 400)\n"
+            "  --media-timeout S     remote media fetch timeout (default 60)\n"
+            "  --media-max-bytes N   largest media item accepted, fetched or inline (default 256 MiB)\n"
             "  -t, --threads N       model worker threads (default: all cores)\n"
             "  --timeout S           per-request deadline in seconds (default: none)\n"
             "  --queue N             requests waiting for a slot before 429 (default 64)\n"
@@ -40,7 +44,8 @@ static void usage(FILE *f) {
             SERVE_MAX_MODELS);
 }
 
-enum { O_HOST = 256, O_PORT, O_PAR, O_CTX, O_KEY, O_MEDIA, O_TIMEOUT, O_QUEUE, O_BODY, O_CORS, O_GRACE, O_CONNS };
+enum { O_HOST = 256, O_PORT, O_PAR, O_CTX, O_KEY, O_MEDIA, O_TIMEOUT, O_QUEUE, O_BODY, O_CORS, O_GRACE, O_CONNS,
+       O_REMOTE, O_MTIMEOUT, O_MMAX };
 
 int cmd_serve(int argc, char **argv) {
     static server srv; /* big; one per process */
@@ -53,6 +58,8 @@ int cmd_serve(int argc, char **argv) {
     c->max_body = (size_t)512 << 20;
     c->grace_s = 10;
     c->max_conns = 256;
+    c->media_timeout_s = 60;
+    c->media_max_bytes = (size_t)256 << 20;
     const char *dirs[SERVE_MAX_MODELS];
     int n_dirs = 0;
     long lv;
@@ -62,6 +69,7 @@ int cmd_serve(int argc, char **argv) {
         {"ctx", 1, 0, O_CTX},         {"api-key", 1, 0, O_KEY},    {"media-dir", 1, 0, O_MEDIA},
         {"threads", 1, 0, 't'},       {"timeout", 1, 0, O_TIMEOUT}, {"queue", 1, 0, O_QUEUE}, {"max-body", 1, 0, O_BODY},
         {"cors", 1, 0, O_CORS},       {"grace", 1, 0, O_GRACE},    {"max-conns", 1, 0, O_CONNS}, {"help", 0, 0, 'h'},
+        {"allow-remote-media", 0, 0, O_REMOTE}, {"media-timeout", 1, 0, O_MTIMEOUT}, {"media-max-bytes", 1, 0, O_MMAX},
         {0, 0, 0, 0}};
     int o;
     optind = 1;
@@ -77,6 +85,12 @@ int cmd_serve(int argc, char **argv) {
         case O_CTX: if (cli_parse_int("--ctx", optarg, 16, 1 << 24, &lv)) return 2; c->n_ctx = (int)lv; break;
         case O_KEY: c->api_key = optarg; break;
         case O_MEDIA: c->media_dir = optarg; break;
+        case O_REMOTE: c->allow_remote_media = 1; break;
+        case O_MTIMEOUT:
+            if (cli_parse_float("--media-timeout", optarg, &dv) || dv <= 0) { fprintf(stderr, "omnic serve: --media-timeout must be > 0\n"); return 2; }
+            c->media_timeout_s = dv;
+            break;
+        case O_MMAX: if (cli_parse_int("--media-max-bytes", optarg, 1024, 1L << 40, &lv)) return 2; c->media_max_bytes = (size_t)lv; break;
         case 't': if (cli_parse_int("--threads", optarg, 1, 1024, &lv)) return 2; c->threads = (int)lv; break;
         case O_TIMEOUT:
             if (cli_parse_float("--timeout", optarg, &dv) || dv < 0) { fprintf(stderr, "omnic serve: --timeout must be >= 0\n"); return 2; }

@@ -29,7 +29,14 @@ struct omnic_model {
     float *final_norm;              /* [D] */
     hcx_layer *layers;
     struct hcx_gguf *gg;            /* GGUF source (hcx_load_gguf.c), or NULL */
+    struct mm_encoders *mm;         /* media encoders, loaded on first use (mm.c) */
 };
+
+/* The model a context belongs to (hcx_forward.c). */
+omnic_model *hcx_ctx_model(const omnic_ctx *c);
+
+/* Release the media encoders (mm.c). */
+void mm_free(omnic_model *m);
 
 /* Load and validate the decoder weights of m->st into m (hcx_load.c). */
 int hcx_load_weights(omnic_model *m);

@@ -86,6 +86,8 @@ void omnic_ctx_free(omnic_ctx *c) {
 }
 
 int omnic_ctx_pos(const omnic_ctx *c) { return c->pos; }
+int omnic_ctx_size(const omnic_ctx *c) { return c->n_ctx; }
+omnic_model *hcx_ctx_model(const omnic_ctx *c) { return c->m; }
 void omnic_ctx_reset(omnic_ctx *c) { c->pos = 0; }
 
 int omnic_ctx_truncate(omnic_ctx *c, int n) {
@@ -140,8 +142,10 @@ static void add_bias(float *y, const float *b, int n, int dim) {
 
 /* Run n <= CHUNK rows through the decoder using c's scratch; writes each row's
  * k/v into its own context's cache and leaves the final hidden states (before
- * the final norm) in c->x. Positions are not advanced here. */
-static void forward_rows(omnic_ctx *c, const hcx_row *rows, const int32_t *ids, int n) {
+ * the final norm) in c->x. Positions are not advanced here. The input rows are
+ * the embedding-table rows of ids, or (ids == NULL) the given rows embd [n][D]
+ * (media); either is multiplied by the embedding multiplier (llm.md §5.1). */
+static void forward_rows(omnic_ctx *c, const hcx_row *rows, const int32_t *ids, const float *embd, int n) {
     omnic_model *m = c->m;
     const omnic_model_info *I = &m->info;
     int D = I->hidden_size, d = I->head_dim, H = I->n_heads, KV = I->n_kv_heads, F = I->ffn_size;
@@ -150,7 +154,8 @@ static void forward_rows(omnic_ctx *c, const hcx_row *rows, const int32_t *ids, 
 
     for (int t = 0; t < n; t++) {
         float *x = c->x + (size_t)t * D;
-        k_row_to_f32(&m->embed, ids[t], x);
+        if (ids) k_row_to_f32(&m->embed, ids[t], x);
+        else memcpy(x, embd + (size_t)t * D, (size_t)D * sizeof *x);
         for (int i = 0; i < D; i++) x[i] *= I->emb_mult;
         for (int i = 0; i < d / 2; i++) { /* fp32 angle as in the reference */
             float ang = (float)rows[t].pos * c->inv_freq[i];
@@ -215,25 +220,34 @@ static void output_logits(omnic_ctx *c, int first, int rows, float *logits) {
         for (size_t i = 0; i < (size_t)rows * V; i++) logits[i] *= I->logit_scale;
 }
 
-int omnic_eval(omnic_ctx *c, const int32_t *ids, int n, float *logits, int all_logits) {
+/* Shared by omnic_eval and omnic_eval_embd: exactly one of ids / embd is set. */
+static int eval_rows(omnic_ctx *c, const int32_t *ids, const float *embd, int n, float *logits, int all_logits) {
     const omnic_model_info *I = &c->m->info;
     if (n <= 0) return omnic_err(OMNIC_EINVAL, "omnic_eval: no tokens");
     if (c->pos + n > c->n_ctx)
         return omnic_err(OMNIC_EINVAL, "context full: %d tokens held + %d new > context size %d", c->pos, n, c->n_ctx);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; ids && i < n; i++)
         if (ids[i] < 0 || ids[i] >= I->vocab_size)
             return omnic_err(OMNIC_EINVAL, "token id %d at index %d is outside the vocabulary [0, %d)", ids[i], i, I->vocab_size);
     hcx_row rows[CHUNK];
     for (int done = 0; done < n;) {
         int k = n - done < CHUNK ? n - done : CHUNK;
         for (int t = 0; t < k; t++) rows[t] = (hcx_row){c, c->pos + t};
-        forward_rows(c, rows, ids + done, k);
+        forward_rows(c, rows, ids ? ids + done : NULL, ids ? NULL : embd + (size_t)done * I->hidden_size, k);
         c->pos += k;
         if (logits && all_logits) output_logits(c, 0, k, logits + (size_t)done * I->vocab_size);
         done += k;
         if (logits && !all_logits && done == n) output_logits(c, k - 1, 1, logits);
     }
     return OMNIC_OK;
+}
+
+int omnic_eval(omnic_ctx *c, const int32_t *ids, int n, float *logits, int all_logits) {
+    return eval_rows(c, ids, NULL, n, logits, all_logits);
+}
+
+int omnic_eval_embd(omnic_ctx *c, const float *rows, int n, float *logits, int all_logits) {
+    return eval_rows(c, NULL, rows, n, logits, all_logits);
 }
 
 int omnic_eval_batch(omnic_ctx **ctxs, const int32_t *ids, int n, float *logits) {
@@ -254,7 +268,7 @@ int omnic_eval_batch(omnic_ctx **ctxs, const int32_t *ids, int n, float *logits)
                              I->vocab_size);
         rows[i] = (hcx_row){ctxs[i], ctxs[i]->pos};
     }
-    forward_rows(c0, rows, ids, n);
+    forward_rows(c0, rows, ids, NULL, n);
     for (int i = 0; i < n; i++) ctxs[i]->pos++;
     if (logits) output_logits(c0, 0, n, logits);
     return OMNIC_OK;

@@ -45,6 +45,7 @@ int omnic_model_open(const char *dir, int n_threads, omnic_model **out) {
 
 void omnic_model_close(omnic_model *m) {
     if (!m) return;
+    mm_free(m);
     hcx_free_weights(m);
     hcx_gguf_free(m);
     omnic_pool_free(m->pool);

@@ -295,12 +295,12 @@ int req_normalize_messages(json_t *msgs, int track, json_t **out, api_err *e) {
                     json_decref(res);
                     return -1;
                 }
-                if (media && is_user && !(track == TRACK_A && !strcmp(media, "input_audio"))) {
-                    sb_free(&joined);
-                    json_decref(parts);
-                    json_decref(res);
-                    return api_errf(e, 400, "invalid_request_error", pw,
-                                    "%s: '%s' content is not supported by this server yet (text only)", pw, media);
+                if (media && is_user) {
+                    /* kept for the template and the media encoder (routes_media.c);
+                     * Think-32B has no audio input: its audio parts are dropped */
+                    if (!(track == TRACK_A && !strcmp(media, "input_audio")))
+                        json_array_append(parts, part);
+                    continue;
                 }
                 if (text) {
                     if (n_text++) sb_adds(&joined, "\n");

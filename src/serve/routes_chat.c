@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "serve/media_in.h"
 #include "serve/metrics.h"
 #include "serve/prompt.h"
 #include "serve/routes.h"
@@ -66,6 +67,40 @@ static void make_id(gen_ctx *g, const char *prefix) {
     snprintf(g->id, sizeof g->id, "%s%s", prefix, ok ? rid : hex);
 }
 
+static void free_media(omnic_media **media, int n) {
+    while (n > 0) omnic_media_free(media[--n]);
+    free(media);
+}
+
+/* Replace the job's prompt by its media-expanded form: continuous rows get a
+ * pseudo id < 0 derived from their content, so the slot cache's prefix match
+ * reuses an identical image in a later turn and never a different one. */
+static int expand_media(gen_job *j, int dim, const char *what, api_err *e) {
+    int n_pos;
+    if (omnic_mm_expanded_len(j->prompt, j->n_prompt, j->media, j->n_media, &n_pos))
+        return api_errf(e, 400, "BadRequestError", what, "%s", omnic_errmsg());
+    int32_t *ids = malloc((size_t)n_pos * sizeof *ids);
+    const float **rows = malloc((size_t)n_pos * sizeof *rows);
+    if (!ids || !rows || omnic_mm_expand(j->prompt, j->n_prompt, j->media, j->n_media, ids, rows)) {
+        free(ids);
+        free(rows);
+        return api_errf(e, 500, "InternalServerError", NULL, "cannot expand the media: %s", omnic_errmsg());
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < n_pos; i++) {
+        if (!rows[i]) continue;
+        const uint32_t *b = (const uint32_t *)rows[i];
+        for (int k = 0; k < dim; k++) h = (h ^ b[k]) * 1099511628211ull;
+        h = (h ^ (uint64_t)i) * 1099511628211ull;
+        ids[i] = -1 - (int32_t)(h & 0x3fffffff);
+    }
+    free(j->prompt);
+    j->prompt = ids;
+    j->prompt_rows = rows;
+    j->n_prompt = n_pos;
+    return 0;
+}
+
 /* Build the job (prompt tokens, limits, sampling). Returns 0 or -1 with *e. */
 static int build_job(gen_ctx *g, api_err *e) {
     serve_model *m = g->m;
@@ -73,12 +108,21 @@ static int build_job(gen_ctx *g, api_err *e) {
     int32_t *ids = NULL;
     size_t n = 0;
     const char *what = r->is_chat ? "messages" : "prompt";
+    omnic_media **media = NULL;
+    int n_media = 0;
     if (r->is_chat) {
         char *text = NULL;
-        if (prompt_render(m, r, &text, e)) return -1;
+        if (media_prepare(g->s, m, r->messages, &media, &n_media, e)) return -1;
+        if (prompt_render(m, r, &text, e)) {
+            free_media(media, n_media);
+            return -1;
+        }
         int rc = tokenize_text(m, text, &ids, &n);
         free(text);
-        if (rc) return api_errf(e, 400, "BadRequestError", what, "cannot tokenize the prompt: %s", omnic_errmsg());
+        if (rc) {
+            free_media(media, n_media);
+            return api_errf(e, 400, "BadRequestError", what, "cannot tokenize the prompt: %s", omnic_errmsg());
+        }
     } else if (r->prompt_text) {
         if (tokenize_text(m, r->prompt_text, &ids, &n))
             return api_errf(e, 400, "BadRequestError", what, "cannot tokenize the prompt: %s", omnic_errmsg());
@@ -93,9 +137,17 @@ static int build_job(gen_ctx *g, api_err *e) {
         n = r->n_prompt_ids;
     }
     gen_job *j = g->j = job_new();
-    if (!j) { free(ids); return api_errf(e, 500, "InternalServerError", NULL, "out of memory"); }
+    if (!j) {
+        free(ids);
+        free_media(media, n_media);
+        return api_errf(e, 500, "InternalServerError", NULL, "out of memory");
+    }
     j->prompt = ids;
     j->n_prompt = (int)n;
+    j->media = media;
+    j->n_media = n_media;
+    if (n_media && expand_media(j, m->info->hidden_size, what, e)) return -1;
+    n = (size_t)j->n_prompt;
     g->n_prompt = (int)n;
     if (n == 0) return api_errf(e, 400, "BadRequestError", what, "the prompt is empty after tokenization");
     if ((long)n >= m->n_ctx)

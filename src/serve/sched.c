@@ -45,6 +45,9 @@ gen_job *job_new(void) {
 void job_unref(gen_job *j) {
     if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
     free(j->prompt);
+    free(j->prompt_rows);
+    for (int i = 0; i < j->n_media; i++) omnic_media_free(j->media[i]);
+    free(j->media);
     for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
     free(j->stop);
     free(j->stop_ids);
@@ -101,7 +104,7 @@ typedef struct slot {
 
 struct sched {
     sched_cfg cfg;
-    int vocab;
+    int vocab, dim;       /* vocabulary size, hidden size (media row width) */
     slot *slots;
     float *logits;        /* [n_slots][vocab] */
     jm_vocab *jv;         /* token texts for JSON mode, built on first use */
@@ -335,7 +338,8 @@ static int slot_begin(sched *s, slot *sl, gen_job *j, int reuse) {
         return -1;
     }
     if (j->penalize_prompt)
-        for (int i = 0; i < j->n_prompt; i++) omnic_sampler_accept(sl->smp, j->prompt[i]);
+        for (int i = 0; i < j->n_prompt; i++)
+            if (j->prompt[i] >= 0) omnic_sampler_accept(sl->smp, j->prompt[i]);
     pthread_mutex_lock(&j->mu);
     j->n_reused = reuse;
     j->t_start = now_ms();
@@ -362,9 +366,18 @@ static void prefill_step(sched *s, slot *sl) {
     if (n > PREFILL_CHUNK) n = PREFILL_CHUNK;
     int last = done + n == j->n_prompt;
     float *lg = s->logits + (size_t)(sl - s->slots) * s->vocab;
-    if (omnic_eval(sl->ctx, j->prompt + done, n, last ? lg : NULL, 0)) {
-        slot_eval_failed(s, sl, omnic_errmsg());
-        return;
+    /* runs of tokens, and runs of contiguous media rows */
+    for (int a = done, b; a < done + n; a = b) {
+        const float *r0 = j->prompt_rows ? j->prompt_rows[a] : NULL;
+        for (b = a + 1; b < done + n; b++) {
+            const float *rb = j->prompt_rows ? j->prompt_rows[b] : NULL;
+            if (r0 ? rb != r0 + (size_t)(b - a) * s->dim : rb != NULL) break;
+        }
+        float *l = last && b == done + n ? lg : NULL;
+        if (r0 ? omnic_eval_embd(sl->ctx, r0, b - a, l, 0) : omnic_eval(sl->ctx, j->prompt + a, b - a, l, 0)) {
+            slot_eval_failed(s, sl, omnic_errmsg());
+            return;
+        }
     }
     cache_append(sl, j->prompt + done, n);
     s->st.prefill_tokens += n;
@@ -498,6 +511,7 @@ int sched_start(const sched_cfg *cfg, sched **out) {
     if (!s) return OMNIC_ENOMEM;
     s->cfg = *cfg;
     s->vocab = omnic_model_get_info(cfg->model)->vocab_size;
+    s->dim = omnic_model_get_info(cfg->model)->hidden_size;
     s->slots = calloc((size_t)cfg->n_slots, sizeof *s->slots);
     s->logits = malloc((size_t)cfg->n_slots * s->vocab * sizeof *s->logits);
     pthread_mutex_init(&s->mu, NULL);

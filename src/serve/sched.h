@@ -19,6 +19,10 @@ typedef struct gen_job {
     /* inputs: filled before sched_submit, read-only afterwards; owned */
     int32_t *prompt;
     int n_prompt;
+    const float **prompt_rows;  /* [n_prompt] media rows (NULL at tokens), or NULL if no
+                                 * media; prompt[] holds a content-hash pseudo id < 0 there */
+    omnic_media **media;        /* owned; keep prompt_rows alive */
+    int n_media;
     int max_tokens, min_tokens;
     omnic_sampling sp;
     int penalize_prompt;        /* feed prompt tokens to the penalty history */

@@ -20,6 +20,9 @@ typedef struct serve_cfg {
     int n_ctx;            /* tokens per slot; 0: min(model max positions, 4096) */
     const char *api_key;  /* NULL: no authentication */
     const char *media_dir;
+    int allow_remote_media;   /* fetch http(s) media URLs (default: refuse) */
+    double media_timeout_s;   /* remote fetch timeout */
+    size_t media_max_bytes;   /* largest media item (fetched, inline or local) */
     int threads;          /* model worker threads; 0: all cores */
     double timeout_s;     /* per-request deadline; 0: none */
     int queue_max;        /* waiting requests beyond the slots before 429 */

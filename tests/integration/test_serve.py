@@ -606,16 +606,25 @@ def run_bad_inputs(srv):
         ("image_url_no_scheme", "POST", C, {"messages": [{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "no-scheme.png"}}]}]}, None, 422, "validation_error", None,
          "Invalid URL format"),
-        ("image_part_unsupported", "POST", C, {"messages": [{"role": "user", "content": [
+        ("image_remote_refused", "POST", C, {"messages": [{"role": "user", "content": [
             {"type": "text", "text": "what is this"},
             {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]}, None, 400,
-         "invalid_request_error", "messages[0].content[1]", "not supported"),
+         "invalid_request_error", "messages[0].content[1]", "--allow-remote-media"),
+        ("image_local_refused", "POST", C, {"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]}]}, None, 400,
+         "invalid_request_error", "messages[0].content[0]", "below the media directory"),
+        ("image_data_text_model", "POST", C, {"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]}, None, 400,
+         "invalid_request_error", "messages[0].content[0]", None),
+        ("image_data_bad_base64", "POST", C, {"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}]}]}, None, 400,
+         "invalid_request_error", "messages[0].content[0]", "base64"),
         ("audio_format_bad", "POST", "/b/v1/chat/completions", {"messages": [{"role": "user", "content": [
             {"type": "input_audio", "input_audio": {"data": "aGk=", "format": "midi"}}]}]}, None, 422, None,
          "messages[0].content[0].input_audio.format", None),
         ("audio_part_unsupported", "POST", "/b/v1/chat/completions", {"messages": [{"role": "user", "content": [
             {"type": "input_audio", "input_audio": {"data": "aGk=", "format": "wav"}}]}]}, None, 400, None,
-         "messages[0].content[0]", "input_audio"),
+         "messages[0].content[0]", "cannot take this media"),
         ("tool_args_invalid_json", "POST", C, {"messages": [{"role": "assistant", "content": None, "tool_calls": [
             {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{not json"}}]}]}, None, 400, None,
          "messages[0].tool_calls[0].function.arguments", None),
