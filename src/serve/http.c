@@ -235,7 +235,7 @@ static enum MHD_Result dispatch(http_req *r) {
         rest = p + 2;
     }
     /* classify the path: which method it takes and which handler */
-    enum { H_NONE, H_HEALTH, H_METRICS, H_MODELS, H_MODEL, H_CHAT, H_COMPL, H_TOKENIZE, H_MEDIA, H_PROXY404 } h = H_NONE;
+    enum { H_NONE, H_HEALTH, H_METRICS, H_MODELS, H_MODEL, H_CHAT, H_COMPL, H_TOKENIZE, H_MEDIA, H_TRANSCRIBE, H_PROXY404 } h = H_NONE;
     rmethod want = R_GET;
     if (track == TRACK_V1 && !strcmp(p, "/health")) h = H_HEALTH;
     else if (track == TRACK_V1 && !strcmp(p, "/metrics")) h = H_METRICS;
@@ -244,6 +244,7 @@ static enum MHD_Result dispatch(http_req *r) {
     else if (!strcmp(rest, "/v1/chat/completions")) { h = H_CHAT; want = R_POST; }
     else if (!strcmp(rest, "/v1/completions")) { h = H_COMPL; want = R_POST; }
     else if (!strcmp(rest, "/tokenize") || !strcmp(rest, "/v1/tokenize")) { h = H_TOKENIZE; want = R_POST; }
+    else if (!strcmp(rest, "/v1/audio/transcriptions")) { h = H_TRANSCRIBE; want = R_POST; }
     else if (track == TRACK_V1 && starts(p, "/media/") && p[7] && !strchr(p + 7, '/')) h = H_MEDIA;
     else if (track != TRACK_V1 && starts(rest, "/v1/") && rest[4] && !strchr(rest + 4, '/')) h = H_PROXY404;
 
@@ -274,7 +275,7 @@ static enum MHD_Result dispatch(http_req *r) {
         return http_errorf(r, 413, "invalid_request_error", NULL, "The request body exceeds the limit of %zu bytes",
                            r->srv->cfg.max_body);
     if (r->body.oom) return http_errorf(r, 500, "InternalServerError", NULL, "out of memory reading the request body");
-    if (want == R_POST && !json_content_type_ok(r))
+    if (want == R_POST && h != H_TRANSCRIBE && !json_content_type_ok(r))
         return http_errorf(r, 415, "invalid_request_error", NULL,
                            "Unsupported Content-Type '%s': this route takes application/json", http_header(r, "Content-Type"));
     switch (h) {
@@ -286,6 +287,7 @@ static enum MHD_Result dispatch(http_req *r) {
     case H_COMPL: return route_generate(r, track, 0);
     case H_TOKENIZE: return route_tokenize(r, track);
     case H_MEDIA: return route_media(r, p + 7);
+    case H_TRANSCRIBE: return route_transcribe(r, track);
     default: return http_errorf(r, 404, "NotFoundError", NULL, "Not Found");
     }
 }

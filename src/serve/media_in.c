@@ -234,9 +234,14 @@ int media_prepare(server *s, serve_model *m, json_t *messages, omnic_media ***ou
     json_array_foreach(messages, i, msg) {
         json_t *content = json_object_get(msg, "content");
         if (!json_is_array(content)) continue;
-        json_array_foreach(content, k, part) {
+        for (k = 0; k < json_array_size(content); k++) {
+            part = json_array_get(content, k);
             const char *type = json_string_value(json_object_get(part, "type"));
             if (!type || !strcmp(type, "text") || !strcmp(type, "file")) continue;
+            if (!strcmp(type, "input_audio") && m->family == FAM_THINK32) { /* api.md 4.3: ignored */
+                json_array_remove(content, k--);
+                continue;
+            }
             char where[96];
             snprintf(where, sizeof where, "messages[%zu].content[%zu]", i, k);
             uint8_t *buf = NULL;

@@ -30,6 +30,9 @@ typedef struct gen_ctx {
     size_t consumed;
     int sent_first, n_calls;
     int reported;
+    int resp_mode;      /* TR_* (routes.h): a transcription answer instead of a chat one */
+    double duration_s;  /* transcription: audio length, for verbose_json */
+    char language[32];
 } gen_ctx;
 
 static void gen_free(gen_ctx *g) {
@@ -275,6 +278,52 @@ static const char *finish_name(gen_ctx *g, int fin, int n_calls) {
     return "stop";
 }
 
+/* POST /v1/audio/transcriptions answers (OpenAI shapes): the parsed content. */
+static enum MHD_Result answer_transcription(gen_ctx *g) {
+    http_req *hr = g->hr;
+    gen_job *j = g->j;
+    char *content = NULL, *reasoning = NULL;
+    json_t *calls = NULL, *parts = NULL;
+    serve_parser *sp = sp_new(g->m, &g->r, g->family);
+    int prc = !sp || sp_feed(sp, j->text.s ? j->text.s : "", j->text.len, NULL) || sp_finish(sp, NULL) ||
+              sp_result(sp, &content, &reasoning, &calls, &parts);
+    sp_free(sp);
+    free(reasoning);
+    json_decref(calls);
+    json_decref(parts);
+    int mode = g->resp_mode;
+    double dur = g->duration_s;
+    char lang[32];
+    snprintf(lang, sizeof lang, "%s", g->language);
+    int n_prompt = g->n_prompt, n_gen = j->n_gen;
+    gen_free(g);
+    if (prc) {
+        free(content);
+        return http_errorf(hr, 500, "InternalServerError", NULL, "output parsing failed: %s", omnic_errmsg());
+    }
+    const char *text = content ? content : "";
+    size_t tl = strlen(text);
+    while (tl && (text[tl - 1] == '\n' || text[tl - 1] == ' ')) tl--;
+    while (tl && (*text == '\n' || *text == ' ')) text++, tl--;
+    enum MHD_Result r;
+    if (mode == TR_TEXT) {
+        r = http_bytes(hr, 200, "text/plain; charset=utf-8", text, tl);
+    } else {
+        json_t *o = json_pack("{s:s%}", "text", text, tl);
+        if (o && mode == TR_VERBOSE) {
+            json_object_set_new(o, "task", json_string("transcribe"));
+            json_object_set_new(o, "language", json_string(lang[0] ? lang : "unknown"));
+            json_object_set_new(o, "duration", json_real(dur));
+            json_object_set_new(o, "segments", json_array());
+        }
+        if (o) json_object_set_new(o, "usage", json_pack("{s:s,s:i,s:i,s:i}", "type", "tokens", "input_tokens", n_prompt,
+                                                         "output_tokens", n_gen, "total_tokens", n_prompt + n_gen));
+        r = o ? http_json(hr, 200, o) : http_errorf(hr, 500, "InternalServerError", NULL, "cannot encode the answer");
+    }
+    free(content);
+    return r;
+}
+
 static enum MHD_Result answer_whole(gen_ctx *g) {
     gen_job *j = g->j;
     http_req *hr = g->hr;
@@ -294,6 +343,7 @@ static enum MHD_Result answer_whole(gen_ctx *g) {
         return http_error(hr, &e);
     }
     json_t *choice;
+    if (g->resp_mode) return answer_transcription(g);
     if (g->r.is_chat) {
         char *content = NULL, *reasoning = NULL;
         json_t *calls = NULL, *parts = NULL;
@@ -445,11 +495,22 @@ enum MHD_Result route_generate(http_req *hr, int track, int is_chat) {
     if (atomic_load(&s->stopping)) return http_errorf(hr, 503, "service_unavailable", NULL, "the server is shutting down");
     json_t *body = req_parse_json(hr->body.s, hr->body.len, &e);
     if (!body) return http_error(hr, &e);
+    return route_generate_body(hr, track, is_chat, body, NULL);
+}
+
+enum MHD_Result route_generate_body(http_req *hr, int track, int is_chat, json_t *body, const gen_extra *x) {
+    server *s = hr->srv;
+    api_err e;
     gen_ctx *g = calloc(1, sizeof *g);
     if (!g) { json_decref(body); return http_errorf(hr, 500, "InternalServerError", NULL, "out of memory"); }
     g->hr = hr;
     g->s = s;
     g->created = (long)time(NULL);
+    if (x) {
+        g->resp_mode = x->resp_mode;
+        g->duration_s = x->duration_s;
+        snprintf(g->language, sizeof g->language, "%s", x->language ? x->language : "");
+    }
     if (req_parse_gen(body, track, is_chat, &g->r, &e) || !(g->m = server_find_model(s, track, g->r.model, &e))) {
         gen_free(g);
         return http_error(hr, &e);
@@ -475,6 +536,6 @@ enum MHD_Result route_generate(http_req *hr, int track, int is_chat) {
                                s->cfg.parallel, s->cfg.queue_max);
         return http_errorf(hr, 503, "service_unavailable", NULL, "the server is shutting down");
     }
-    if (!g->r.stream) return answer_whole(g);
+    if (!g->r.stream || g->resp_mode) return answer_whole(g);
     return http_stream(hr, 200, SSE_CONTENT_TYPE, stream_fill, stream_done, g);
 }
