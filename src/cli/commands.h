@@ -15,6 +15,7 @@ int cmd_render_chat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_transcribe(int argc, char **argv);
 int cmd_video(int argc, char **argv);
 int cmd_audio(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -22,6 +22,7 @@ static const struct {
     {"serve", cmd_serve, "OpenAI/OmniServe-compatible HTTP server"},
     {"embed", cmd_embed, "encode an image/video/audio file to the rows the LLM sees (.npy)"},
     {"image", cmd_image, "decode/resize/patchify an image as the vision path does (.npy)"},
+    {"transcribe", cmd_transcribe, "speech to text with an audio-capable model (Omni-8B)"},
     {"video", cmd_video, "sample/resize/patchify a video as the vision path does (.npy)"},
     {"audio", cmd_audio, "decode/resample an audio file, log-mel features (.npy)"},
     {"audit", cmd_audit, "compare two checkpoints' weights: provenance per component"},

@@ -700,6 +700,19 @@ def run_bad_inputs(srv):
         ("delete_method", "DELETE", "/health", None, None, 405, None, None, None),
         ("unknown_path", "GET", "/v2/everything", None, None, 404, None, None, "Not Found"),
         ("tokenize_both", "POST", "/tokenize", {"prompt": "a", "messages": msgs}, None, 422, None, None, None),
+        ("transcribe_not_multipart", "POST", "/v1/audio/transcriptions", {"file": "x"}, None, 400,
+         "invalid_request_error", None, "multipart/form-data"),
+        ("transcribe_no_file", "POST", "/v1/audio/transcriptions", multipart({"model": "m"}),
+         {"Content-Type": MP_CT}, 400, "invalid_request_error", "file", "'file' is required"),
+        ("transcribe_bad_format", "POST", "/v1/audio/transcriptions",
+         multipart({"response_format": "srt"}, ("file", "a.wav", b"RIFF1234")), {"Content-Type": MP_CT}, 400,
+         "invalid_request_error", "response_format", "json, text or verbose_json"),
+        ("transcribe_truncated", "POST", "/v1/audio/transcriptions",
+         multipart({}, ("file", "a.wav", b"RIFF1234"))[:-12], {"Content-Type": MP_CT}, 400, "invalid_request_error",
+         None, "truncated"),
+        ("transcribe_text_model", "POST", "/v1/audio/transcriptions",
+         multipart({"language": "ko"}, ("file", "a.wav", b"RIFF1234WAVE")), {"Content-Type": MP_CT}, 400,
+         "invalid_request_error", None, "cannot take this media"),
         ("json_nested_too_deep", "POST", C, '{"messages": ' + "[" * 100000 + "]" * 100000 + "}", None, 422, None, None,
          "depth"),
     ]
@@ -724,6 +737,21 @@ def run_bad_inputs(srv):
         st, j = srv.post("/v1/chat/completions", chat_body("still alive?", max_tokens=3))
         if st != 200 or j["object"] != "chat.completion":
             return "%s %r" % (st, j)
+
+
+MP_CT = "multipart/form-data; boundary=omnicTestBoundary"
+
+
+def multipart(fields, *files):
+    """multipart/form-data body: text fields, then (name, filename, bytes) files."""
+    out = b""
+    for k, v in fields.items():
+        out += b"--omnicTestBoundary\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % (
+            k.encode(), v.encode())
+    for name, fn, data in files:
+        out += (b"--omnicTestBoundary\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" % (name.encode(), fn.encode())) + data + b"\r\n"
+    return out + b"--omnicTestBoundary--\r\n"
 
 
 def raw_exchange(port, data, read_timeout=10):

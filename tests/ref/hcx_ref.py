@@ -129,16 +129,24 @@ class Model:
         b = self.w.get(p + ".bias")
         return y if b is None else y + b
 
-    def logits(self, ids):
-        """float64 logits [T, V] of every prompt position (positions 0..T-1)."""
+    def logits(self, ids, rows=None):
+        """float64 logits [T, V] of every prompt position (positions 0..T-1).
+        rows: optional {position: vector [D]} of media rows that replace the
+        embedding-table row there (llm.md §5.1: the multiplier applies to them too);
+        ids at those positions are ignored."""
         ids = np.asarray(ids, dtype=np.int64)
         if ids.ndim != 1 or len(ids) == 0:
             raise RefError("ids must be a non-empty list")
-        if ids.min() < 0 or ids.max() >= self.V:
+        rows = rows or {}
+        tok = np.array([i not in rows for i in range(len(ids))])
+        if tok.any() and (ids[tok].min() < 0 or ids[tok].max() >= self.V):
             raise RefError("token id out of range")
         H, Hkv, d = self.H, self.Hkv, self.d
         T = len(ids)
-        x = self.m_emb * self.w["model.embed_tokens.weight"][ids]
+        x = self.w["model.embed_tokens.weight"][np.where(tok, ids, 0)].copy()
+        for pos, r in rows.items():
+            x[pos] = np.asarray(r, dtype=np.float64)
+        x = self.m_emb * x
         half = d // 2
         inv = self.theta ** (-(2.0 * np.arange(half)) / d)
         ang = np.arange(T, dtype=np.float64)[:, None] * inv[None, :]
