@@ -63,8 +63,14 @@ const omnic_model_info *omnic_model_get_info(const omnic_model *m);
 
 typedef struct omnic_ctx omnic_ctx;
 
-/* n_ctx <= 0: the model's max_position_embeddings. */
+/* n_ctx <= 0: the model's max_position_embeddings. The KV cache is float32. */
 int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out);
+/* KV cache element types: F16 halves and Q8_0 (GGUF blocks of 32) about
+ * quarters its memory, at a small cost in accuracy. */
+enum { OMNIC_KV_F32 = 0, OMNIC_KV_F16 = 1, OMNIC_KV_Q8_0 = 2 };
+int omnic_ctx_new_kv(omnic_model *m, int n_ctx, int kv_type, omnic_ctx **out);
+/* "f32" / "f16" / "q8_0" -> OMNIC_KV_*, or -1. */
+int omnic_kv_type_parse(const char *name);
 void omnic_ctx_free(omnic_ctx *c);
 int omnic_ctx_pos(const omnic_ctx *c);   /* tokens held in the cache */
 int omnic_ctx_size(const omnic_ctx *c);  /* positions it can hold */

@@ -1,4 +1,4 @@
-/* cmd_bench.c - `omnic bench -m MODEL [-p 512] [-n 128] [-r 3] [-t T] [--json]`:
+/* cmd_bench.c - `omnic bench -m MODEL [-p 512] [-n 128] [-r 3] [-t T] [--kv-type T] [--json]`:
  * prompt-processing (pp) and text-generation (tg) throughput, llama-bench style:
  * pp = one batched prefill of p tokens into an empty cache, tg = n single-token
  * decode steps from an empty cache; each repeated r times after one warm-up. */
@@ -36,15 +36,16 @@ static double run_once(omnic_ctx *c, const int32_t *ids, int pp, int tg, float *
 int cmd_bench(int argc, char **argv) {
     const char *dir = NULL;
     long pp = 512, tg = 128, reps = 3, threads = 0;
-    int json = 0;
+    int json = 0, kv = OMNIC_KV_F32;
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"n-prompt", 1, 0, 'p'}, {"n-gen", 1, 0, 'n'},
                                          {"repetitions", 1, 0, 'r'}, {"threads", 1, 0, 't'}, {"json", 0, 0, 'j'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"kv-type", 1, 0, 'K'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "m:p:n:r:t:jh", opts, NULL)) != -1) {
         switch (o) {
         case 'm': dir = optarg; break;
+        case 'K': if (cli_parse_kv(optarg, &kv)) return 2; break;
         case 'p': if (cli_parse_int("-p", optarg, 0, 1 << 20, &pp)) return 2; break;
         case 'n': if (cli_parse_int("-n", optarg, 0, 1 << 20, &tg)) return 2; break;
         case 'r': if (cli_parse_int("-r", optarg, 1, 1000, &reps)) return 2; break;
@@ -68,7 +69,7 @@ int cmd_bench(int argc, char **argv) {
     double *v = malloc((size_t)reps * sizeof(double));
     int rc = 1;
     if (!ids || !logits || !v) { fprintf(stderr, "omnic: out of memory\n"); goto done; }
-    if (omnic_ctx_new(m, n_ctx, &c)) { cli_fail(); goto done; }
+    if (omnic_ctx_new_kv(m, n_ctx, kv, &c)) { cli_fail(); goto done; }
     uint64_t s = 0x9E3779B97F4A7C15ull; /* fixed pseudo-random prompt */
     for (int i = 0; i <= n_ctx; i++) {
         s ^= s << 13; s ^= s >> 7; s ^= s << 17;

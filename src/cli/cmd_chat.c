@@ -237,7 +237,7 @@ static void usage(FILE *f) {
                "                        /audio PATH  /quit\n");
 }
 
-enum { O_SYS = 256, O_THINK, O_FAM, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_CTX, O_NOCOLOR, O_IMG, O_VID, O_AUD };
+enum { O_SYS = 256, O_THINK, O_FAM, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_CTX, O_NOCOLOR, O_IMG, O_VID, O_AUD, O_KV };
 
 static int attach(chat_state *s, int kind, const char *path) {
     if (s->n_pending == 16) {
@@ -256,6 +256,7 @@ int cmd_chat(int argc, char **argv) {
     long threads = 0, n_ctx = 4096, lv;
     double dv;
     chat_state s = {.max_tokens = 1024, .color = isatty(1)};
+    int kv = OMNIC_KV_F32;
     omnic_sampling sp;
     omnic_sampling_default(&sp);
     sp.temperature = 0.6f;
@@ -264,7 +265,7 @@ int cmd_chat(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", 1, 0, 'm'}, {"prompt", 1, 0, 'p'}, {"system", 1, 0, O_SYS}, {"think", 1, 0, O_THINK},
         {"family", 1, 0, O_FAM}, {"max-tokens", 1, 0, 'n'}, {"temp", 1, 0, O_TEMP}, {"top-p", 1, 0, O_TOPP},
-        {"top-k", 1, 0, O_TOPK}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, 't'}, {"ctx", 1, 0, O_CTX},
+        {"top-k", 1, 0, O_TOPK}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, 't'}, {"ctx", 1, 0, O_CTX}, {"kv-type", 1, 0, O_KV},
         {"no-color", 0, 0, O_NOCOLOR}, {"chat", 0, 0, 'c'}, {"image", 1, 0, O_IMG}, {"video", 1, 0, O_VID},
         {"audio", 1, 0, O_AUD}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int o;
@@ -288,6 +289,7 @@ int cmd_chat(int argc, char **argv) {
         case O_TOPK: if (cli_parse_int("--top-k", optarg, 0, 1 << 30, &lv)) return 2; sp.top_k = (int)lv; break;
         case O_SEED: if (cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &lv)) return 2; sp.seed = (uint64_t)lv; break;
         case O_NOCOLOR: s.color = 0; break;
+        case O_KV: if (cli_parse_kv(optarg, &kv)) return 2; break;
         case O_IMG: if (attach(&s, OMNIC_MEDIA_IMAGE, optarg)) return 2; break;
         case O_VID: if (attach(&s, OMNIC_MEDIA_VIDEO, optarg)) return 2; break;
         case O_AUD: if (attach(&s, OMNIC_MEDIA_AUDIO, optarg)) return 2; break;
@@ -307,7 +309,7 @@ int cmd_chat(int argc, char **argv) {
     }
     s.I = omnic_model_get_info(s.m);
     if (n_ctx > s.I->max_pos) n_ctx = s.I->max_pos;
-    if (omnic_ctx_new(s.m, (int)n_ctx, &s.ctx) || omnic_sampler_new(&sp, s.I->vocab_size, &s.smp)) {
+    if (omnic_ctx_new_kv(s.m, (int)n_ctx, kv, &s.ctx) || omnic_sampler_new(&sp, s.I->vocab_size, &s.smp)) {
         cli_fail();
         goto done;
     }

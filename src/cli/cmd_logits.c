@@ -12,17 +12,19 @@
 #include "omnic.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: omnic logits -m DIR --ids 1,2,3 --out FILE.npy [-t THREADS] [--image F] [--video F] [--audio F]\n");
+    fprintf(f, "usage: omnic logits -m DIR --ids 1,2,3 --out FILE.npy [-t THREADS] [--image F] [--video F] [--audio F]\n"
+                "       [--kv-type f32|f16|q8_0]\n");
 }
 
 int cmd_logits(int argc, char **argv) {
     const char *dir = NULL, *ids_s = NULL, *out = NULL;
     long threads = 0;
+    int kv = OMNIC_KV_F32;
     struct { int kind; const char *path; } med[64];
     int n_med = 0;
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"ids", 1, 0, 'i'}, {"out", 1, 0, 'o'},
                                          {"threads", 1, 0, 't'}, {"image", 1, 0, 'I'}, {"video", 1, 0, 'V'},
-                                         {"audio", 1, 0, 'A'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"audio", 1, 0, 'A'}, {"kv-type", 1, 0, 'K'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "m:i:o:t:h", opts, NULL)) != -1) {
@@ -36,6 +38,7 @@ int cmd_logits(int argc, char **argv) {
             med[n_med].kind = o == 'I' ? OMNIC_MEDIA_IMAGE : o == 'V' ? OMNIC_MEDIA_VIDEO : OMNIC_MEDIA_AUDIO;
             med[n_med++].path = optarg;
             break;
+        case 'K': if (cli_parse_kv(optarg, &kv)) return 2; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -71,7 +74,7 @@ int cmd_logits(int argc, char **argv) {
             if (omnic_media_encode_file(m, tok, med[n_enc].kind, med[n_enc].path, &media[n_enc])) { cli_fail(); goto done; }
         if (omnic_mm_expanded_len(ids, (int)n, media, n_enc, &n_pos)) { cli_fail(); goto done; }
     }
-    if (omnic_ctx_new(m, n_pos, &c)) { cli_fail(); goto done; }
+    if (omnic_ctx_new_kv(m, n_pos, kv, &c)) { cli_fail(); goto done; }
     logits = malloc((size_t)n_pos * (size_t)I->vocab_size * sizeof(float));
     if (!logits) { fprintf(stderr, "omnic: not enough memory for %d x %d logits\n", n_pos, I->vocab_size); goto done; }
     if (n_med ? omnic_eval_mm(c, ids, (int)n, media, n_enc, logits, 1) : omnic_eval(c, ids, (int)n, logits, 1)) {

@@ -22,10 +22,11 @@ static void usage(FILE *f) {
             "  --print-ids             print generated ids (comma-separated) instead of text\n"
             "  -t, --threads N         worker threads (default: all cores)\n"
             "  --chat                  format -p as one user turn with the model's chat template\n"
-            "  --ctx N                 context size in tokens (default min(max positions, 4096))\n");
+            "  --ctx N                 context size in tokens (default min(max positions, 4096))\n"
+            "  --kv-type T             KV cache type: f32 (default), f16 or q8_0\n");
 }
 
-enum { O_TEMP = 256, O_TOPK, O_TOPP, O_MINP, O_REP, O_REPN, O_PRES, O_FREQ, O_SEED, O_STOP, O_IGN, O_PIDS, O_CTX, O_IDS };
+enum { O_TEMP = 256, O_TOPK, O_TOPP, O_MINP, O_REP, O_REPN, O_PRES, O_FREQ, O_SEED, O_STOP, O_IGN, O_PIDS, O_CTX, O_IDS, O_KV };
 
 int cmd_run(int argc, char **argv) {
     for (int i = 1; i < argc; i++) /* `run --chat`: one chat turn with the model's template */
@@ -39,9 +40,10 @@ int cmd_run(int argc, char **argv) {
     sp.temperature = 0.8f;
     sp.seed = 42;
     double dv;
+    int kv = OMNIC_KV_F32;
     static const struct option opts[] = {
         {"model", 1, 0, 'm'}, {"prompt", 1, 0, 'p'}, {"file", 1, 0, 'f'}, {"ids", 1, 0, O_IDS},
-        {"max-tokens", 1, 0, 'n'}, {"threads", 1, 0, 't'}, {"temp", 1, 0, O_TEMP}, {"top-k", 1, 0, O_TOPK},
+        {"max-tokens", 1, 0, 'n'}, {"threads", 1, 0, 't'}, {"kv-type", 1, 0, O_KV}, {"temp", 1, 0, O_TEMP}, {"top-k", 1, 0, O_TOPK},
         {"top-p", 1, 0, O_TOPP}, {"min-p", 1, 0, O_MINP}, {"repeat-penalty", 1, 0, O_REP},
         {"repeat-last-n", 1, 0, O_REPN}, {"presence-penalty", 1, 0, O_PRES}, {"frequency-penalty", 1, 0, O_FREQ},
         {"seed", 1, 0, O_SEED}, {"stop-id", 1, 0, O_STOP}, {"ignore-eos", 0, 0, O_IGN}, {"print-ids", 0, 0, O_PIDS},
@@ -54,6 +56,7 @@ int cmd_run(int argc, char **argv) {
         case 'p': prompt = optarg; break;
         case 'f': file = optarg; break;
         case O_IDS: ids_s = optarg; break;
+        case O_KV: if (cli_parse_kv(optarg, &kv)) return 2; break;
         case 'n': if (cli_parse_int("--max-tokens", optarg, 0, 1 << 30, &n_gen)) return 2; break;
         case 't': if (cli_parse_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
         case O_CTX: if (cli_parse_int("--ctx", optarg, 1, 2147483647L, &ctx_n)) return 2; break;
@@ -135,7 +138,7 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "omnic: --ctx %ld is smaller than the prompt (%zu) + --max-tokens (%ld)\n", ctx_n, n, n_gen);
         goto done;
     }
-    if (omnic_ctx_new(m, (int)ctx_n, &c) || omnic_sampler_new(&sp, I->vocab_size, &smp)) { cli_fail(); goto done; }
+    if (omnic_ctx_new_kv(m, (int)ctx_n, kv, &c) || omnic_sampler_new(&sp, I->vocab_size, &smp)) { cli_fail(); goto done; }
     if (tok && !print_ids && omnic_detok_stream_new(tok, 0, &ds)) { cli_fail(); goto done; }
     logits = malloc((size_t)I->vocab_size * sizeof(float));
     if (!logits) { fprintf(stderr, "omnic: out of memory\n"); goto done; }

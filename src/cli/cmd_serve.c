@@ -35,6 +35,7 @@ static void usage(FILE *f) {
             "  --media-timeout S     remote media fetch timeout (default 60)\n"
             "  --media-max-bytes N   largest media item accepted, fetched or inline (default 256 MiB)\n"
             "  -t, --threads N       model worker threads (default: all cores)\n"
+            "  --kv-type T           KV cache type: f32 (default), f16 or q8_0\n"
             "  --timeout S           per-request deadline in seconds (default: none)\n"
             "  --queue N             requests waiting for a slot before 429 (default 64)\n"
             "  --max-body BYTES      request body limit (default 512 MiB)\n"
@@ -45,7 +46,7 @@ static void usage(FILE *f) {
 }
 
 enum { O_HOST = 256, O_PORT, O_PAR, O_CTX, O_KEY, O_MEDIA, O_TIMEOUT, O_QUEUE, O_BODY, O_CORS, O_GRACE, O_CONNS,
-       O_REMOTE, O_MTIMEOUT, O_MMAX };
+       O_REMOTE, O_MTIMEOUT, O_MMAX, O_KV };
 
 int cmd_serve(int argc, char **argv) {
     static server srv; /* big; one per process */
@@ -69,7 +70,7 @@ int cmd_serve(int argc, char **argv) {
         {"ctx", 1, 0, O_CTX},         {"api-key", 1, 0, O_KEY},    {"media-dir", 1, 0, O_MEDIA},
         {"threads", 1, 0, 't'},       {"timeout", 1, 0, O_TIMEOUT}, {"queue", 1, 0, O_QUEUE}, {"max-body", 1, 0, O_BODY},
         {"cors", 1, 0, O_CORS},       {"grace", 1, 0, O_GRACE},    {"max-conns", 1, 0, O_CONNS}, {"help", 0, 0, 'h'},
-        {"allow-remote-media", 0, 0, O_REMOTE}, {"media-timeout", 1, 0, O_MTIMEOUT}, {"media-max-bytes", 1, 0, O_MMAX},
+        {"allow-remote-media", 0, 0, O_REMOTE}, {"kv-type", 1, 0, O_KV}, {"media-timeout", 1, 0, O_MTIMEOUT}, {"media-max-bytes", 1, 0, O_MMAX},
         {0, 0, 0, 0}};
     int o;
     optind = 1;
@@ -86,6 +87,7 @@ int cmd_serve(int argc, char **argv) {
         case O_KEY: c->api_key = optarg; break;
         case O_MEDIA: c->media_dir = optarg; break;
         case O_REMOTE: c->allow_remote_media = 1; break;
+        case O_KV: if (cli_parse_kv(optarg, &c->kv_type)) return 2; break;
         case O_MTIMEOUT:
             if (cli_parse_float("--media-timeout", optarg, &dv) || dv <= 0) { fprintf(stderr, "omnic serve: --media-timeout must be > 0\n"); return 2; }
             c->media_timeout_s = dv;
@@ -137,7 +139,7 @@ int cmd_serve(int argc, char **argv) {
                 fprintf(stderr, "omnic serve: -m %s: model id '%s' is already served by -m %s\n", dirs[i], m->id, dirs[k]);
                 goto done;
             }
-        sched_cfg sc = {.model = m->m, .tok = m->tok, .n_slots = c->parallel, .n_ctx = m->n_ctx,
+        sched_cfg sc = {.model = m->m, .tok = m->tok, .n_slots = c->parallel, .n_ctx = m->n_ctx, .kv_type = c->kv_type,
                         .queue_max = c->queue_max, .eos_ids = m->eos_ids, .n_eos = m->n_eos, .special = m->special};
         if (sched_start(&sc, &m->sched)) {
             fprintf(stderr, "omnic serve: -m %s: %s\n", dirs[i], omnic_errmsg());

@@ -84,3 +84,13 @@ int cli_fail(void) {
     fprintf(stderr, "omnic: %s\n", omnic_errmsg());
     return 1;
 }
+
+int cli_parse_kv(const char *s, int *out) {
+    int k = omnic_kv_type_parse(s);
+    if (k < 0) {
+        fprintf(stderr, "omnic: --kv-type: want f32, f16 or q8_0, got '%s'\n", s);
+        return 1;
+    }
+    *out = k;
+    return 0;
+}

@@ -12,5 +12,7 @@ int cli_parse_float(const char *flag, const char *s, double *out);
 double cli_now_ms(void);
 /* Print "omnic: <msg>" for the last library error and return exit code 1. */
 int cli_fail(void);
+/* --kv-type f32|f16|q8_0 -> OMNIC_KV_*; prints the error and returns nonzero if bad. */
+int cli_parse_kv(const char *s, int *out);
 
 #endif

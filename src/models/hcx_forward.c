@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "kernels/quant.h"
 #include "models/hcx.h"
 
 #define CHUNK 64 /* prompt tokens per batched step: weights are read once per chunk */
@@ -14,7 +15,9 @@
 struct omnic_ctx {
     omnic_model *m;
     int n_ctx, pos, nth;
-    float *kc, *vc;              /* [L][n_ctx][Hkv*d], rotated keys and values */
+    void *kc, *vc;               /* [L][n_ctx] rows of Hkv*d: rotated keys, values */
+    omnic_dtype kv_dt;           /* F32, F16 or Q8_0 */
+    size_t kv_row;               /* bytes per cached row (Hkv*d values) */
     float *x, *xb, *q, *k, *v;   /* [CHUNK][...] activations */
     float *att, *hb, *hb2;
     float *cosb, *sinb;          /* [CHUNK][d/2] */
@@ -32,14 +35,31 @@ static float *amalloc(size_t n_floats) {
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
-int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
+int omnic_kv_type_parse(const char *name) {
+    if (!strcmp(name, "f32")) return OMNIC_KV_F32;
+    if (!strcmp(name, "f16")) return OMNIC_KV_F16;
+    if (!strcmp(name, "q8_0")) return OMNIC_KV_Q8_0;
+    return -1;
+}
+
+int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) { return omnic_ctx_new_kv(m, n_ctx, OMNIC_KV_F32, out); }
+
+int omnic_ctx_new_kv(omnic_model *m, int n_ctx, int kv_type, omnic_ctx **out) {
     *out = NULL;
     const omnic_model_info *I = &m->info;
     if (n_ctx <= 0) n_ctx = I->max_pos;
+    omnic_dtype kdt = kv_type == OMNIC_KV_F16 ? DT_F16 : kv_type == OMNIC_KV_Q8_0 ? DT_Q8_0 : DT_F32;
+    if (kv_type != OMNIC_KV_F32 && kv_type != OMNIC_KV_F16 && kv_type != OMNIC_KV_Q8_0)
+        return omnic_err(OMNIC_EINVAL, "unknown KV cache type %d", kv_type);
+    if (I->head_dim > 1024) return omnic_err(OMNIC_EUNSUP, "head size %d > 1024 is not supported", I->head_dim);
+    if (kdt == DT_Q8_0 && I->head_dim % QK8_0)
+        return omnic_err(OMNIC_EUNSUP, "a Q8_0 KV cache needs a head size divisible by %d (this model: %d)", QK8_0,
+                         I->head_dim);
     int nth = omnic_pool_size(m->pool), D = I->hidden_size, qd = I->n_heads * I->head_dim,
         kvd = I->n_kv_heads * I->head_dim, F = I->ffn_size, hd2 = I->head_dim / 2;
     int wide = D > qd ? D : qd;
-    double kv_bytes = 2.0 * I->n_layers * (double)n_ctx * kvd * sizeof(float);
+    size_t kv_row = dtype_row_bytes(kdt, kvd);
+    double kv_bytes = 2.0 * I->n_layers * (double)n_ctx * (double)kv_row;
     double scratch = (double)CHUNK * (2.0 * D + wide + qd + 2.0 * kvd + 2.0 * F + 2.0 * hd2) * 4;
     double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (kv_bytes + scratch > phys)
@@ -52,9 +72,11 @@ int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
     c->m = m;
     c->n_ctx = n_ctx;
     c->nth = nth;
-    size_t kvn = (size_t)I->n_layers * (size_t)n_ctx * (size_t)kvd;
-    c->kc = calloc(kvn, sizeof(float));
-    c->vc = calloc(kvn, sizeof(float));
+    c->kv_dt = kdt;
+    c->kv_row = kv_row;
+    size_t kvn = (size_t)I->n_layers * (size_t)n_ctx;
+    c->kc = calloc(kvn, kv_row);
+    c->vc = calloc(kvn, kv_row);
     c->x = amalloc((size_t)CHUNK * D);
     c->xb = amalloc((size_t)CHUNK * wide);
     c->q = amalloc((size_t)CHUNK * qd);
@@ -80,7 +102,7 @@ int omnic_ctx_new(omnic_model *m, int n_ctx, omnic_ctx **out) {
 
 void omnic_ctx_free(omnic_ctx *c) {
     if (!c) return;
-    float *p[] = {c->kc, c->vc, c->x, c->xb, c->q, c->k, c->v, c->att, c->hb, c->hb2, c->cosb, c->sinb, c->inv_freq};
+    void *p[] = {c->kc, c->vc, c->x, c->xb, c->q, c->k, c->v, c->att, c->hb, c->hb2, c->cosb, c->sinb, c->inv_freq};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
     free(c);
 }
@@ -105,21 +127,30 @@ static void attention_worker(void *arg, int ith, int nth) {
     att_job *j = arg;
     omnic_ctx *sc = j->sc;
     const omnic_model_info *I = &sc->m->info;
-    int H = I->n_heads, d = I->head_dim, kvd = I->n_kv_heads * d, group = H / I->n_kv_heads;
+    int H = I->n_heads, d = I->head_dim, group = H / I->n_kv_heads;
     int lo, hi;
+    float kbuf[1024], vbuf[1024]; /* one dequantized head (head_dim <= 1024, checked at load) */
     omnic_split(j->n * H, 1, ith, nth, &lo, &hi);
     for (int task = lo; task < hi; task++) {
         int t = task / H, h = task % H, g = h / group;
         const omnic_ctx *c = j->rows[t].c;
         int npos = j->rows[t].pos + 1;
-        size_t base = (size_t)j->layer * c->n_ctx * kvd + (size_t)g * d;
-        const float *kc = c->kc + base, *vc = c->vc + base;
+        size_t head_off = dtype_row_bytes(c->kv_dt, g * d); /* block-aligned: d % 32 == 0 for Q8_0 */
+        const uint8_t *kc = (const uint8_t *)c->kc + (size_t)j->layer * c->n_ctx * c->kv_row + head_off;
+        const uint8_t *vc = (const uint8_t *)c->vc + (size_t)j->layer * c->n_ctx * c->kv_row + head_off;
         const float *q = sc->q + (size_t)t * H * d + (size_t)h * d;
         float *o = sc->att + (size_t)t * H * d + (size_t)h * d;
         float mx = -INFINITY, sum = 0.f;
         memset(o, 0, (size_t)d * sizeof(float));
+        int f32 = c->kv_dt == DT_F32;
         for (int u = 0; u < npos; u++) {
-            float s = I->attn_mult * k_dot(q, kc + (size_t)u * kvd, d);
+            const float *kr = (const float *)(kc + (size_t)u * c->kv_row), *vr = (const float *)(vc + (size_t)u * c->kv_row);
+            if (!f32) {
+                kweight kw = {kc + (size_t)u * c->kv_row, c->kv_dt, 1, d};
+                k_row_to_f32(&kw, 0, kbuf);
+                kr = kbuf;
+            }
+            float s = I->attn_mult * k_dot(q, kr, d);
             if (s > mx) {
                 float r = expf(mx - s); /* 0 on the first key */
                 sum *= r;
@@ -128,7 +159,12 @@ static void attention_worker(void *arg, int ith, int nth) {
             }
             float w = expf(s - mx);
             sum += w;
-            k_axpy(o, vc + (size_t)u * kvd, w, d);
+            if (!f32) {
+                kweight vw = {vc + (size_t)u * c->kv_row, c->kv_dt, 1, d};
+                k_row_to_f32(&vw, 0, vbuf);
+                vr = vbuf;
+            }
+            k_axpy(o, vr, w, d);
         }
         float inv = 1.f / sum;
         for (int i = 0; i < d; i++) o[i] *= inv;
@@ -178,9 +214,9 @@ static void forward_rows(omnic_ctx *c, const hcx_row *rows, const int32_t *ids, 
             for (int h = 0; h < H; h++) k_rope_half(c->q + (size_t)t * qd + h * d, cs, sn, d);
             for (int h = 0; h < KV; h++) k_rope_half(c->k + (size_t)t * kvd + h * d, cs, sn, d);
             omnic_ctx *rc = rows[t].c;
-            size_t at = ((size_t)l * rc->n_ctx + (size_t)rows[t].pos) * kvd;
-            memcpy(rc->kc + at, c->k + (size_t)t * kvd, (size_t)kvd * 4);
-            memcpy(rc->vc + at, c->v + (size_t)t * kvd, (size_t)kvd * 4);
+            size_t at = ((size_t)l * rc->n_ctx + (size_t)rows[t].pos) * rc->kv_row;
+            quant_row(rc->kv_dt, c->k + (size_t)t * kvd, (uint8_t *)rc->kc + at, kvd);
+            quant_row(rc->kv_dt, c->v + (size_t)t * kvd, (uint8_t *)rc->vc + at, kvd);
         }
         att_job aj = {c, rows, l, n};
         omnic_pool_run(pool, attention_worker, &aj);

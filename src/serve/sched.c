@@ -519,7 +519,7 @@ int sched_start(const sched_cfg *cfg, sched **out) {
     int rc = (s->slots && s->logits) ? OMNIC_OK : OMNIC_ENOMEM;
     for (int i = 0; rc == OMNIC_OK && i < cfg->n_slots; i++) {
         slot *sl = &s->slots[i];
-        rc = omnic_ctx_new(cfg->model, cfg->n_ctx, &sl->ctx);
+        rc = omnic_ctx_new_kv(cfg->model, cfg->n_ctx, cfg->kv_type, &sl->ctx);
         if (rc == OMNIC_OK && !(sl->cache = malloc((size_t)cfg->n_ctx * sizeof *sl->cache))) rc = OMNIC_ENOMEM;
     }
     if (rc == OMNIC_OK && pthread_create(&s->th, NULL, sched_main, s)) rc = OMNIC_ENOMEM;

@@ -75,6 +75,7 @@ typedef struct sched_cfg {
     omnic_model *model;
     omnic_tokenizer *tok;
     int n_slots, n_ctx, queue_max;
+    int kv_type;                /* OMNIC_KV_* */
     const int32_t *eos_ids;     /* always-stop ids (borrowed) */
     int n_eos;
     const uint8_t *special;     /* [vocab] 1 = special added token (borrowed) */

@@ -24,6 +24,7 @@ typedef struct serve_cfg {
     double media_timeout_s;   /* remote fetch timeout */
     size_t media_max_bytes;   /* largest media item (fetched, inline or local) */
     int threads;          /* model worker threads; 0: all cores */
+    int kv_type;          /* OMNIC_KV_* */
     double timeout_s;     /* per-request deadline; 0: none */
     int queue_max;        /* waiting requests beyond the slots before 429 */
     size_t max_body;      /* request body limit in bytes */
