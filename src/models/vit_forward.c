@@ -75,8 +75,9 @@ typedef struct {
     float *att;               /* [L][E] */
     const int *seg;           /* n_seg + 1 row starts */
     int n_seg, H, hd, E;
-    float *scratch;           /* [nth][max_seg] scores */
-    int max_seg;
+    float *scratch;           /* per thread: sstride floats */
+    size_t sstride;
+    int simd;                 /* use vit_attn_avx512 */
     atomic_int next;
 } att_job;
 
@@ -85,7 +86,7 @@ static void att_worker(void *arg, int ith, int nth) {
     (void)nth;
     const int E3 = 3 * j->E, hd = j->hd;
     const float scale = 1.f / sqrtf((float)hd);
-    float *s = j->scratch + (size_t)ith * j->max_seg;
+    float *s = j->scratch + (size_t)ith * j->sstride;
     for (;;) {
         int task = atomic_fetch_add(&j->next, 1);
         if (task >= j->n_seg * j->H) break;
@@ -93,6 +94,11 @@ static void att_worker(void *arg, int ith, int nth) {
         int r0 = j->seg[sg], n = j->seg[sg + 1] - r0;
         const float *K = j->qkv + (size_t)r0 * E3 + j->E + (size_t)h * hd;
         const float *V = K + j->E;
+        if (j->simd) {
+            vit_attn_avx512(j->qkv + (size_t)r0 * E3 + (size_t)h * hd, K, V, (size_t)E3, n, hd,
+                            j->att + (size_t)r0 * j->E + (size_t)h * hd, (size_t)j->E, s);
+            continue;
+        }
         for (int i = 0; i < n; i++) {
             const float *q = j->qkv + (size_t)(r0 + i) * E3 + (size_t)h * hd;
             float mx = -INFINITY, sum = 0.f;
@@ -145,7 +151,10 @@ int vit_encode(vit_model *v, omnic_pool *pool, const float *pixels, const int (*
     float *y2 = malloc((size_t)M * O * sizeof(float));
     float *yp = malloc((size_t)M * D * sizeof(float));
     float *res = malloc((size_t)M * D * sizeof(float));
-    float *scr = malloc((size_t)nth * lay.max_seg * sizeof(float));
+    /* attention: the AVX-512 kernel when the kernels run at that level */
+    const int simd = k_dot != k_dot_scalar && vit_attn_avx512_ok();
+    const size_t sstride = simd ? vit_attn_scratch_floats(hd, lay.max_seg) : (size_t)lay.max_seg;
+    float *scr = malloc((size_t)nth * sstride * sizeof(float));
     if (!h || !a || !qkv || !g || !u || !cs || !sn || !xp || !y2 || !yp || !res || !scr) {
         rc = omnic_err(OMNIC_ENOMEM, "vision encoder: out of memory for %d patches", L);
         goto done;
@@ -174,7 +183,7 @@ int vit_encode(vit_model *v, omnic_pool *pool, const float *pixels, const int (*
         run_rows(pool, (rows_job){.op = OP_BIAS, .n = L, .w = 3 * E, .x = qkv, .b = B->b_qkv});
         run_rows(pool, (rows_job){.op = OP_ROPE, .n = L, .w = 3 * E, .x = qkv, .cs = cs, .sn = sn, .H = v->H, .hd = hd, .E = E});
         att_job aj = {qkv, a, B->full ? lay.fseg : lay.wseg, B->full ? lay.n_fseg : lay.n_wseg, v->H, hd, E,
-                      scr, lay.max_seg, 0};
+                      scr, sstride, simd, 0};
         omnic_pool_run(pool, att_worker, &aj);
         k_matmul(pool, &B->proj, a, L, qkv); /* qkv is free again: [L][E] of it */
         run_rows(pool, (rows_job){.op = OP_RESID_BIAS, .n = L, .w = E, .x = h, .y = qkv, .b = B->b_proj});

@@ -2,6 +2,8 @@
  * one batch of media (vit_window.c), shared with the forward pass (vit_forward.c). */
 #ifndef OMNIC_MODELS_VIT_INTERNAL_H
 #define OMNIC_MODELS_VIT_INTERNAL_H
+#include <stddef.h>
+
 #include "kernels/kernels.h"
 #include "models/vit.h"
 
@@ -42,5 +44,13 @@ typedef struct vit_layout {
  * even, sizes bounded); wm = window side in merged tokens. */
 int vit_layout_build(const int (*grids)[3], int n_media, int wm, vit_layout *lay);
 void vit_layout_free(vit_layout *lay);
+
+/* AVX-512 attention of one (segment, head) (vit_attn_avx512.c): q, k, v rows of hd
+ * floats at stride floats apart, n rows; output row i at o + i * ostride. scratch:
+ * vit_attn_scratch_floats(hd, max_seg) floats. Call only if vit_attn_avx512_ok(). */
+int vit_attn_avx512_ok(void);
+size_t vit_attn_scratch_floats(int hd, int max_seg);
+void vit_attn_avx512(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
+                     size_t ostride, float *scratch);
 
 #endif

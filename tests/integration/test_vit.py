@@ -98,6 +98,8 @@ SHAPES = {
     "s1": dict(hidden=32, heads=2, intermediate=48, out_hidden=40, depth=3, fullatt="1", window=112),
     "s2": dict(hidden=48, heads=4, intermediate=64, out_hidden=96, depth=4, fullatt="0,3", window=56),
     "s3": dict(hidden=64, heads=2, intermediate=80, out_hidden=64, depth=2, fullatt="", window=168),
+    "hd80": dict(hidden=160, heads=2, intermediate=64, out_hidden=64, depth=2, fullatt="1", window=112),
+    "hd96": dict(hidden=96, heads=1, intermediate=32, out_hidden=48, depth=1, fullatt="0", window=56),
     "full": dict(hidden=32, heads=4, intermediate=40, out_hidden=32, depth=2, fullatt="0,1", window=112),
 }
 
@@ -108,6 +110,7 @@ GRIDS = {
     "three": [(1, 10, 14), (1, 8, 16), (2, 6, 10)],
     "video3": [(3, 12, 10)],
     "mixed2": [(2, 4, 18), (1, 2, 2)],
+    "big": [(1, 18, 20), (1, 2, 4)],   # a 360-row frame: several key / query blocks
 }
 
 
@@ -118,6 +121,8 @@ def accuracy_cases(tmp):
         ("omni-s2-f32", "omni", "s2", "f32", ["odd5x7", "mult4", "three", "mixed2"]),
         ("trackA-s3-f32", "track-a", "s3", "f32", ["odd5x7", "video3"]),
         ("omni-full-f32", "omni", "full", "f32", ["three"]),
+        ("trackA-hd80-f32", "track-a", "hd80", "f32", ["big"]),
+        ("omni-hd96-bf16", "omni", "hd96", "bf16", ["big"]),
         ("trackA-s1-bf16", "track-a", "s1", "bf16", ["odd5x7", "three"]),
         ("omni-s2-f16", "omni", "s2", "f16", ["mult4"]),
     ]
