@@ -33,13 +33,12 @@ static int load_pcm(const char *path, float **pcm, int64_t *n) {
         npy_free(&a);
         return omnic_err(OMNIC_EFORMAT, "%s: want a float32 [N] array of 16 kHz samples", path);
     }
-    if (a.n < OMNIC_AUDIO_MIN_SAMPLES) {
+    int64_t cnt = a.n;
+    if (cnt < OMNIC_AUDIO_MIN_SAMPLES || cnt > (int64_t)(OMNIC_AUDIO_MAX_SECONDS_DEFAULT * OMNIC_AUDIO_SR)) {
         npy_free(&a);
-        return omnic_err(OMNIC_EINVAL, "%s: audio too short (%lld samples; at least %d = 25 ms at 16 kHz)", path,
-                         (long long)a.n, OMNIC_AUDIO_MIN_SAMPLES);
-    }
-    if (a.n > (int64_t)(OMNIC_AUDIO_MAX_SECONDS_DEFAULT * OMNIC_AUDIO_SR)) {
-        npy_free(&a);
+        if (cnt < OMNIC_AUDIO_MIN_SAMPLES)
+            return omnic_err(OMNIC_EINVAL, "%s: audio too short (%lld samples; at least %d = 25 ms at 16 kHz)", path,
+                             (long long)cnt, OMNIC_AUDIO_MIN_SAMPLES);
         return omnic_err(OMNIC_EINVAL, "%s: audio longer than %.0f s", path, OMNIC_AUDIO_MAX_SECONDS_DEFAULT);
     }
     *pcm = a.data;
