@@ -128,13 +128,14 @@ def detect_mode(m, tmp):
     print("# mode: %s" % ("features injected (log-mel not built yet)" if INJECT else "end to end"), flush=True)
 
 
-def continuous_case(m, name, n, tol, tmp, seed=1):
+def continuous_case(m, name, n, tol, tmp, seed=1, inject=None):
+    inject = INJECT if inject is None else inject
     try:
         x = signal(n, seed)
         x64 = x.astype(np.float64)
         W, cfg = m.weights()
         feats = None
-        if INJECT:
+        if inject:
             feats = [R.whisper_features(x64[s:e]).astype(np.float32).astype(np.float64)
                      for s, e in R.continuous_chunks(n)]
         ref = R.continuous(W, cfg, x64, feats)
@@ -148,7 +149,7 @@ def continuous_case(m, name, n, tol, tmp, seed=1):
             raise CaseFail("non-finite rows")
         err = np.abs(got - ref)
         rel = float(err.max() / max(np.abs(ref).max(), 1e-30))
-        msg = "%d rows, rel %.2e (tol %.0e)%s" % (got.shape[0], rel, tol, ", features injected" if INJECT else "")
+        msg = "%d rows, rel %.2e (tol %.0e)%s" % (got.shape[0], rel, tol, ", features injected" if inject else "")
         report(name, rel <= tol, msg)
     except CaseFail as e:
         report(name, False, str(e))
@@ -184,24 +185,41 @@ def discrete_case(m, name, n, tmp, seed=2):
         report(name, False, str(e))
 
 
-def wav_case(m, name, n, tmp):
-    """16-bit PCM WAV through the decoder (end-to-end mode only)."""
+def wav_case(m, name, seconds, sr, tmp, tol):
+    """16-bit PCM WAV at sr through the decoder and resampler (end-to-end mode only);
+    the reference resamples with resampy kaiser_best + librosa's length rule (§2.2)."""
     try:
-        x = signal(n, 5)
+        n = int(seconds * sr)
+        x = signal(n, 5) if sr == SR else np.interp(np.arange(n) * SR / sr, np.arange(int(seconds * SR) + 1),
+                                                    signal(int(seconds * SR) + 1, 5))
         q = np.clip(np.round(x * 32767), -32768, 32767).astype("<i2")
         path = os.path.join(tmp, "in.wav")
         with wave.open(path, "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
-            w.setframerate(SR)
+            w.setframerate(sr)
             w.writeframes(q.tobytes())
+        y = q.astype(np.float64) / 32768.0
+        if sr != SR:
+            import resampy
+            want = -(-n * SR // sr)
+            y = resampy.resample(y, sr, SR, filter="kaiser_best")
+            y = np.pad(y, (0, max(0, want - len(y))))[:want]
         W, cfg = m.weights()
-        ref = R.continuous(W, cfg, q.astype(np.float64) / 32768.0)
+        msgs, ok = [], True
+        ref = R.continuous(W, cfg, y)
         got = embed(m, None, tmp, "continuous", path=path)
         if got.shape != ref.shape:
             raise CaseFail("shape %s, reference %s" % (got.shape, ref.shape))
         rel = float(np.abs(got - ref).max() / np.abs(ref).max())
-        report(name, rel <= 1e-4, "rel %.2e" % rel)
+        ok &= rel <= tol
+        msgs.append("rows rel %.2e (tol %.0e)" % (rel, tol))
+        codes, _ = R.discrete(W, y)
+        gc = embed(m, None, tmp, "discrete", path=path)
+        agree = float((gc == codes).mean()) if gc.shape == codes.shape else 0.0
+        ok &= agree >= 0.99
+        msgs.append("codes %d, %.2f%% exact" % (len(gc), 100 * agree))
+        report(name, ok, ", ".join(msgs))
     except CaseFail as e:
         report(name, False, str(e))
 
@@ -259,7 +277,10 @@ def main():
                                      "--no-audio-config", "--no-discrete", "--seed", "5"])
         continuous_case(c, "continuous f16, no audio_config (shapes) 2 s", 32000, 2e-2, tmp)
         if not INJECT:
-            wav_case(a, "continuous f32 from a 16-bit WAV 2 s", 32000, tmp)
+            continuous_case(a, "continuous f32 3 s, features injected (OMNIC_AUDIO_FEATURES)", 48000, 1e-4, tmp,
+                            inject=True)
+            wav_case(a, "16-bit WAV 16 kHz 2 s", 2.0, SR, tmp, 1e-4)
+            wav_case(a, "16-bit WAV 44.1 kHz 2 s (resampled)", 2.0, 44100, tmp, 2e-3)
 
         # Errors.
         x = os.path.join(tmp, "x.npy")
