@@ -261,18 +261,19 @@ def main():
         a = Model(tmp, "a_f32", [], ["--d-model", "64", "--layers", "2", "--heads", "4", "--ffn", "128",
                                      "--s3-state", "128", "--s3-blocks", "2", "--seed", "3"])
         detect_mode(a, tmp)
-        for n, nm in ((400, "25 ms"), (8000, "0.5 s"), (48000 + 77, "3 s"), (496000, "31 s")):
+        for n, nm in ((400, "25 ms"), (8000, "0.5 s"), (48000 + 77, "3 s")):
             continuous_case(a, "continuous f32 %s" % nm, n, 1e-4, tmp)
         continuous_case(a, "continuous f32 30 s + 100 samples (empty last chunk)", 480100, 1e-4, tmp)
-        for n, nm in ((8000, "0.5 s"), (48000, "3 s"), (496000, "31 s"), (1304000, "81.5 s (2 chunks)"),
-                      (1288000, "80.5 s (tail merged)")):
+        for n, nm in ((8000, "0.5 s"), (48000, "3 s"), (496000, "31 s")):
             discrete_case(a, "discrete f32 %s" % nm, n, tmp)
         b = Model(tmp, "b_bf16", ["--dtype", "bf16"],
                   ["--d-model", "96", "--layers", "3", "--heads", "3", "--ffn", "160", "--proj-hidden", "48",
                    "--s3-state", "64", "--s3-blocks", "1", "--dtype", "bf16", "--seed", "4"])
         continuous_case(b, "continuous bf16 3 s", 48000, 2e-2, tmp)
         continuous_case(b, "continuous bf16 31 s", 496000, 2e-2, tmp)
-        discrete_case(b, "discrete bf16 3 s", 48000, tmp)
+        # > 80 s on the narrower tokenizer (one head, one block) to keep the sanitizer run short
+        for n, nm in ((48000, "3 s"), (1304000, "81.5 s (2 chunks)"), (1288000, "80.5 s (tail merged)")):
+            discrete_case(b, "discrete bf16 %s" % nm, n, tmp)
         c = Model(tmp, "c_f16", [], ["--d-model", "128", "--layers", "1", "--ffn", "96", "--dtype", "f16",
                                      "--no-audio-config", "--no-discrete", "--seed", "5"])
         continuous_case(c, "continuous f16, no audio_config (shapes) 2 s", 32000, 2e-2, tmp)
