@@ -200,20 +200,35 @@ static void rope_run(void *arg, int ith, int nth) {
     }
 }
 
-/* x += o + FSMN(v): m[t][c] = v[t][c] + sum_j K[c][j] v[t - 15 + j][c]. */
-static void fsmn_add(float *x, const float *o, const float *v, const float *kt, int L, int D) {
-    const int pad = FSMN_K / 2;
-    for (int t = 0; t < L; t++) {
-        float *xr = x + (size_t)t * D;
-        const float *orow = o + (size_t)t * D, *vr = v + (size_t)t * D;
+/* x += o + FSMN(v): m[t][c] = v[t][c] + sum_j K[c][j] v[t - 15 + j][c] (rows split
+ * across the pool). */
+typedef struct fsmn_job {
+    float *x;
+    const float *o, *v, *kt;
+    int L, D;
+} fsmn_job;
+
+static void fsmn_run(void *arg, int ith, int nth) {
+    fsmn_job *J = arg;
+    const int pad = FSMN_K / 2, D = J->D;
+    int lo, hi;
+    omnic_split(J->L, 1, ith, nth, &lo, &hi);
+    for (int t = lo; t < hi; t++) {
+        float *xr = J->x + (size_t)t * D;
+        const float *orow = J->o + (size_t)t * D, *vr = J->v + (size_t)t * D;
         for (int c = 0; c < D; c++) xr[c] += orow[c] + vr[c];
         for (int j = 0; j < FSMN_K; j++) {
             int s = t - pad + j;
-            if (s < 0 || s >= L) continue;
-            const float *vs = v + (size_t)s * D, *kr = kt + (size_t)j * D;
+            if (s < 0 || s >= J->L) continue;
+            const float *vs = J->v + (size_t)s * D, *kr = J->kt + (size_t)j * D;
             for (int c = 0; c < D; c++) xr[c] += kr[c] * vs[c];
         }
     }
+}
+
+static void fsmn_add(omnic_pool *pool, float *x, const float *o, const float *v, const float *kt, int L, int D) {
+    fsmn_job J = {x, o, v, kt, L, D};
+    omnic_pool_run(pool, fsmn_run, &J);
 }
 
 int s3tok_chunk(s3tok *t, omnic_pool *pool, const float *feat, int T, int32_t *codes) {
@@ -254,7 +269,7 @@ int s3tok_chunk(s3tok *t, omnic_pool *pool, const float *feat, int T, int32_t *c
         an_attention(pool, q, k, v, ctx, L, t->H, HEAD_DIM, &as);
         k_matmul(pool, &B->o, ctx, L, a);
         an_bias_gelu(pool, a, B->bo, L, D, 0);
-        fsmn_add(x, a, v, B->fsmn_t, L, D);
+        fsmn_add(pool, x, a, v, B->fsmn_t, L, D);
         an_layernorm(pool, x, a, B->ln2_w, B->ln2_b, L, D, 1e-5f);
         k_matmul(pool, &B->w1, a, L, f);
         an_bias_gelu(pool, f, B->b1, L, t->F, 1);

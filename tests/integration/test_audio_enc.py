@@ -101,15 +101,19 @@ def features_dir(tmp, feats):
     return d
 
 
-def embed(m, x, tmp, stream, feats=None, path=None):
+def embed(m, x, tmp, stream, feats=None, path=None, extra=None):
     if path is None:
         path = os.path.join(tmp, "in.npy")
         np.save(path, x)
     out = os.path.join(tmp, "out.npy")
     if os.path.exists(out):
         os.remove(out)
-    env = {"OMNIC_AUDIO_FEATURES": features_dir(tmp, feats)} if feats is not None else None
-    p = run(["embed", "-m", m.dir, "--audio", path, "--stream", stream, "--out", out], env)
+    env = {"OMNIC_AUDIO_FEATURES": features_dir(tmp, feats)} if feats is not None else {}
+    args = ["embed", "-m", m.dir, "--audio", path, "--stream", stream, "--out", out]
+    if extra:
+        env.update(extra.get("env", {}))
+        args += extra.get("args", [])
+    p = run(args, env)
     if p.returncode != 0:
         raise CaseFail("omnic embed -> exit %d: %s" % (p.returncode, p.stderr.strip()[-600:]))
     try:
@@ -128,7 +132,7 @@ def detect_mode(m, tmp):
     print("# mode: %s" % ("features injected (log-mel not built yet)" if INJECT else "end to end"), flush=True)
 
 
-def continuous_case(m, name, n, tol, tmp, seed=1, inject=None):
+def continuous_case(m, name, n, tol, tmp, seed=1, inject=None, extra=None):
     inject = INJECT if inject is None else inject
     try:
         x = signal(n, seed)
@@ -139,7 +143,7 @@ def continuous_case(m, name, n, tol, tmp, seed=1, inject=None):
             feats = [R.whisper_features(x64[s:e]).astype(np.float32).astype(np.float64)
                      for s, e in R.continuous_chunks(n)]
         ref = R.continuous(W, cfg, x64, feats)
-        got = embed(m, x, tmp, "continuous", feats)
+        got = embed(m, x, tmp, "continuous", feats, extra=extra)
         want_rows = sum(R.chunk_rows(e - s)[1] for s, e in R.continuous_chunks(n))
         if got.dtype != np.float32 or got.ndim != 2:
             raise CaseFail("got %s %s, want float32 [N, D]" % (got.dtype, got.shape))
@@ -155,7 +159,7 @@ def continuous_case(m, name, n, tol, tmp, seed=1, inject=None):
         report(name, False, str(e))
 
 
-def discrete_case(m, name, n, tmp, seed=2):
+def discrete_case(m, name, n, tmp, seed=2, extra=None):
     try:
         x = signal(n, seed)
         x64 = x.astype(np.float64)
@@ -167,7 +171,7 @@ def discrete_case(m, name, n, tmp, seed=2):
                 w = x64[s:e] if e - s >= R.MIN_CHUNK_D else np.pad(x64[s:e], (0, R.MIN_CHUNK_D - (e - s)))
                 feats.append(R.s3_features(w).astype(np.float32).astype(np.float64))
         ref, h = R.discrete(W, x64, feats)
-        got = embed(m, x, tmp, "discrete", feats)
+        got = embed(m, x, tmp, "discrete", feats, extra=extra)
         want = sum(R.s3_codes_for_frames(max(e - s, R.MIN_CHUNK_D) // 160) for s, e in R.discrete_chunks(n))
         if got.dtype != np.int32 or got.ndim != 1:
             raise CaseFail("got %s %s, want int32 [N]" % (got.dtype, got.shape))
@@ -263,6 +267,9 @@ def main():
         detect_mode(a, tmp)
         for n, nm in ((400, "25 ms"), (8000, "0.5 s"), (48000 + 77, "3 s")):
             continuous_case(a, "continuous f32 %s" % nm, n, 1e-4, tmp)
+        scalar = {"env": {"OMNIC_SIMD": "scalar"}, "args": ["-t", "1"]}
+        continuous_case(a, "continuous f32 3 s, scalar kernels, 1 thread", 48000, 1e-4, tmp, extra=scalar)
+        discrete_case(a, "discrete f32 3 s, scalar kernels, 1 thread", 48000, tmp, extra=scalar)
         continuous_case(a, "continuous f32 30 s + 100 samples (empty last chunk)", 480100, 1e-4, tmp)
         for n, nm in ((8000, "0.5 s"), (48000, "3 s"), (496000, "31 s")):
             discrete_case(a, "discrete f32 %s" % nm, n, tmp)
