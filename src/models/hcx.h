@@ -30,6 +30,7 @@ struct omnic_model {
     hcx_layer *layers;
     struct hcx_gguf *gg;            /* GGUF source (hcx_load_gguf.c), or NULL */
     struct mm_encoders *mm;         /* media encoders, loaded on first use (mm.c) */
+    void *mm_audio;                 /* audio encoders (mm_audio.c), under mm's lock */
 };
 
 /* The model a context belongs to (hcx_forward.c). */
