@@ -93,18 +93,21 @@ static void pass_h(const uint8_t *src, int sw, int y0, int rows, uint8_t *dst, i
     }
 }
 
-/* src rows are numbered from y0 (src holds rows y0 ...), width w. */
-static void pass_v(const uint8_t *src, int w, int y0, uint8_t *dst, int dh, const taps *t) {
+/* src rows are numbered from y0 (src holds rows y0 ...), width w; acc holds w*3
+ * accumulators (row-wise accumulation keeps the reads sequential). */
+static void pass_v(const uint8_t *src, int w, int y0, uint8_t *dst, int dh, const taps *t, int64_t *acc) {
     size_t rs = (size_t)w * 3;
     for (int y = 0; y < dh; y++) {
         const int32_t *k = t->k + (size_t)y * (size_t)t->ksize;
         const uint8_t *s = src + (size_t)(t->lo[y] - y0) * rs;
         uint8_t *d = dst + (size_t)y * rs;
-        for (size_t x = 0; x < rs; x++) {
-            int64_t a = 1 << (PREC - 1);
-            for (int j = 0; j < t->n[y]; j++) a += (int64_t)k[j] * s[(size_t)j * rs + x];
-            d[x] = clip8(a);
+        for (size_t x = 0; x < rs; x++) acc[x] = 1 << (PREC - 1);
+        for (int j = 0; j < t->n[y]; j++) {
+            const uint8_t *sr = s + (size_t)j * rs;
+            int64_t kj = k[j];
+            for (size_t x = 0; x < rs; x++) acc[x] += kj * sr[x];
         }
+        for (size_t x = 0; x < rs; x++) d[x] = clip8(acc[x]);
     }
 }
 
@@ -122,13 +125,18 @@ int omnic_image_resize_bicubic(const omnic_image *in, int w, int h, omnic_image 
     }
     taps th = {0}, tv = {0};
     uint8_t *tmp = NULL;
+    int64_t *acc = NULL;
     int rc = 0;
     if (w != in->w && (rc = taps_make(in->w, w, &th))) goto fail;
     if (h != in->h && (rc = taps_make(in->h, h, &tv))) goto fail;
+    if (h != in->h && !(acc = malloc(sizeof *acc * (size_t)w * 3))) {
+        rc = omnic_err(OMNIC_ENOMEM, "image resize: out of memory");
+        goto fail;
+    }
     if (h == in->h) {
         pass_h(in->rgb, in->w, 0, in->h, out->rgb, w, &th);
     } else if (w == in->w) {
-        pass_v(in->rgb, w, 0, out->rgb, h, &tv);
+        pass_v(in->rgb, w, 0, out->rgb, h, &tv, acc);
     } else {
         int y0 = tv.lo[0], y1 = tv.lo[h - 1] + tv.n[h - 1];
         for (int y = 0; y < h; y++) {
@@ -138,14 +146,16 @@ int omnic_image_resize_bicubic(const omnic_image *in, int w, int h, omnic_image 
         tmp = malloc((size_t)w * (size_t)(y1 - y0) * 3 + 1);
         if (!tmp) { rc = omnic_err(OMNIC_ENOMEM, "image resize: out of memory"); goto fail; }
         pass_h(in->rgb, in->w, y0, y1 - y0, tmp, w, &th);
-        pass_v(tmp, w, y0, out->rgb, h, &tv);
+        pass_v(tmp, w, y0, out->rgb, h, &tv, acc);
     }
     free(tmp);
+    free(acc);
     taps_free(&th);
     taps_free(&tv);
     return 0;
 fail:
     free(tmp);
+    free(acc);
     taps_free(&th);
     taps_free(&tv);
     omnic_image_free(out);
