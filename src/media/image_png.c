@@ -91,6 +91,14 @@ static void row_to_rgb(const layout *L, const uint8_t *r, uint8_t *dst) {
 }
 
 int img_decode_png(const uint8_t *buf, size_t len, const char *name, int64_t max_pixels, omnic_image *out) {
+    /* Size first, from IHDR itself: libpng's own refusal of zero or huge sizes would
+     * not say why. */
+    if (len >= 24 && !memcmp(buf + 12, "IHDR", 4)) {
+        int64_t w = (int64_t)buf[16] << 24 | buf[17] << 16 | buf[18] << 8 | buf[19];
+        int64_t h = (int64_t)buf[20] << 24 | buf[21] << 16 | buf[22] << 8 | buf[23];
+        int rc0 = img_check_size(name, "PNG", w, h, max_pixels);
+        if (rc0) return rc0;
+    }
     src s = {buf, len, 0, ""};
     layout *volatile L = NULL;
     uint8_t *volatile raw = NULL;

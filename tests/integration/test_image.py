@@ -628,7 +628,7 @@ def bad_cases(tmp, cases):
     expect_error("zero_size_gif", ["image", p], ("zero",), path=p)
     p = w("zero.png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 5, 8, 2, 0, 0, 0)) +
           png_chunk(b"IEND", b""))
-    expect_error("zero_size_png", ["image", p], path=p)
+    expect_error("zero_size_png", ["image", p], ("zero",), path=p)
     # -m MODEL_DIR: preprocessor_config.json's min/max_pixels (over size{}) drive smart_resize
     mdir = os.path.join(tmp, "model")
     os.makedirs(mdir, exist_ok=True)
