@@ -37,6 +37,15 @@ VISION_TOKENS = ["<|mime_start|>", "<|mime_end|>", "<|image_start|>", "<|image_e
                  "<|video_start|>", "<|video_end|>", "<|VIDEO_PAD|>", "<|video_aux_start|>",
                  "<|video_aux_end|>", "<|discrete_image_start|>", "<|discrete_image_end|>",
                  "<|DISCRETE_IMAGE_PAD|>", "<|vision_eol|>", "<|vision_eof|>"]
+# Omni-8B input-side tokens (chat.md §2.3, llm.md §5.3): audio placeholders and the
+# 6,562 unit tokens, layout A's ratio tokens, and image code tokens (--vision-codes of
+# them; 65,536 in the real vocabulary).
+OMNI_TOKENS = (["<|audio_start|>", "<|audio_end|>", "<|AUDIO_PAD|>", "<|discrete_audio_start|>",
+                "<|discrete_audio_end|>", "<|DISCRETE_AUDIO_PAD|>", "<|audio_aux_start|>", "<|audio_aux_end|>",
+                "<|vision_token|>"] +
+               ["<|vision_ratio_%d:%d|>" % r for r in ((1, 1), (1, 2), (2, 1), (3, 4), (4, 3), (9, 16), (16, 9),
+                                                        (1, 3), (3, 1))] +
+               ["<|audio%04d|>" % i for i in range(6562)])
 PRESETS = {
     "tiny": dict(depth=2, hidden=32, heads=2, intermediate=48, out_hidden=48, fullatt="1", window=112,
                  llm_hidden=64),
@@ -67,8 +76,13 @@ def parse_args(argv):
     p.add_argument("--omit", action="append", default=[])
     p.add_argument("--reshape", action="append", default=[])
     p.add_argument("--set", action="append", default=[])
+    p.add_argument("--omni-tokens", action="store_true",
+                   help="also add the Omni audio/unit/ratio tokens (implied by --layout omni)")
+    p.add_argument("--vision-codes", type=int, default=0,
+                   help="add <|vision00000|>... code tokens (TA-Tok codebook size)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
+    a.omni_tokens = a.omni_tokens or a.layout == "omni"
     for k, v in PRESETS[a.preset].items():
         if getattr(a, k) is None:
             setattr(a, k, v)
@@ -134,15 +148,16 @@ def write_vision_tensor(f, rng, shape, kind, scale, dt):
         done += m
 
 
-def tokenizer(src_dir, out_dir):
-    """Copy a small tokenizer and append the vision placeholder tokens; returns {str: id}."""
+def tokenizer(src_dir, out_dir, extra=()):
+    """Copy a small tokenizer and append the vision placeholder tokens (and extra);
+    returns {str: id}."""
     with open(os.path.join(src_dir, "tokenizer.json")) as f:
         tj = json.load(f)
     with open(os.path.join(src_dir, "tokenizer_config.json")) as f:
         tc = json.load(f)
     nxt = max([t["id"] for t in tj["added_tokens"]] + list(tj["model"]["vocab"].values())) + 1
     ids = {}
-    for s in VISION_TOKENS:
+    for s in list(VISION_TOKENS) + list(extra):
         ids[s] = nxt
         e = {"id": nxt, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
              "normalized": False, "special": True}
@@ -163,7 +178,8 @@ def main(argv=None):
         if fn.endswith(".safetensors") or fn == "model.safetensors.index.json":
             os.remove(os.path.join(a.out, fn))
     tok_src = os.path.join(SHARED, "golden", "hcx-tiny", "model")
-    tok_ids, n_tok = tokenizer(tok_src, a.out) if os.path.exists(tok_src) else ({}, 512)
+    extra = (OMNI_TOKENS if a.omni_tokens else []) + ["<|vision%05d|>" % i for i in range(a.vision_codes)]
+    tok_ids, n_tok = tokenizer(tok_src, a.out, extra) if os.path.exists(tok_src) else ({}, 512)
     vocab = max(640, (n_tok + 63) // 64 * 64)
 
     # LLM part: a minimal unified HCX decoder of width D
@@ -194,7 +210,7 @@ def main(argv=None):
         else:
             vc[k] = json.loads(v)
     cfg = {"architectures": ["HyperCLOVAXVisionV2ForConditionalGeneration" if a.layout == "track-a"
-                             else "HCXVisionV2ForCausalLM"],
+                             else "HCXVisionForCausalLM"],
            "model_type": "hyperclovax_vision_v2" if a.layout == "track-a" else "vlm",
            "text_config": llm_cfg["text_config"], "vision_config": vc,
            "tie_word_embeddings": llm_cfg["tie_word_embeddings"], "torch_dtype": llm_cfg["torch_dtype"],
@@ -205,6 +221,10 @@ def main(argv=None):
             cfg[key] = tok_ids[s]
     if a.layout == "omni" and "<|DISCRETE_IMAGE_PAD|>" in tok_ids:
         cfg["discrete_image_token_id"] = tok_ids["<|DISCRETE_IMAGE_PAD|>"]
+    for key, s in (("audio_start_id", "<|AUDIO_PAD|>"), ("discrete_audio_start_id", "<|DISCRETE_AUDIO_PAD|>"),
+                   ("discrete_audio_unit_0_id", "<|audio0000|>"), ("discrete_image_unit_0_id", "<|vision00000|>")):
+        if s in tok_ids:
+            cfg[key] = tok_ids[s]
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
         f.write("\n")

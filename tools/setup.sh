@@ -16,5 +16,5 @@ if command -v apt-get >/dev/null; then
         python3-resampy ffmpeg >/dev/null
     command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-(cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/oracle && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 make -j"$(nproc)"

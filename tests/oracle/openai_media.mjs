@@ -1,0 +1,97 @@
+// openai_media.mjs - media through `omnic serve` with the official OpenAI Node client
+// (npm "openai", pinned), as a user would send them:
+//   node openai_media.mjs VISION_BASE OMNI_BASE IMAGE.png AUDIO.wav VIDEO.mp4|-
+// VISION_BASE serves a Think-32B-layout model (images on /v1 and /a/v1), OMNI_BASE an
+// Omni-layout model (images, audio on /b/v1; /v1/audio/transcriptions). Each case checks
+// the answer's shape and that usage.prompt_tokens counts the expanded media rows
+// (more than the same request without the media). Prints "PASS openai_media/<case>" or
+// "FAIL ...: <why>"; exits 1 on failure.
+import fs from "node:fs";
+import OpenAI, { toFile } from "openai";
+
+const [vbase, obase, imgPath, wavPath, vidPath] = process.argv.slice(2);
+if (!vbase || !obase || !imgPath || !wavPath) {
+  console.error("usage: node openai_media.mjs VISION_BASE OMNI_BASE IMAGE.png AUDIO.wav VIDEO.mp4|-");
+  process.exit(2);
+}
+const mk = (u) => new OpenAI({ baseURL: u, apiKey: "sk-unused", maxRetries: 0, timeout: 300000 });
+const v1 = mk(`${vbase}/v1`), a = mk(`${vbase}/a/v1`), b = mk(`${obase}/b/v1`), o1 = mk(`${obase}/v1`);
+const img = "data:image/png;base64," + fs.readFileSync(imgPath).toString("base64");
+const wav = fs.readFileSync(wavPath).toString("base64");
+let failed = 0;
+
+async function check(name, fn) {
+  try {
+    const why = await fn();
+    if (why) { failed++; console.log(`FAIL openai_media/${name}: ${why}`); } else console.log(`PASS openai_media/${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL openai_media/${name}: ${e && e.constructor ? e.constructor.name : ""} ${e && e.message}`);
+  }
+}
+
+function answerOk(r) {
+  if (!r || r.object !== "chat.completion") return "not a chat.completion";
+  const m = r.choices && r.choices[0] && r.choices[0].message;
+  if (!m || typeof m.content !== "string") return "no message content";
+  return null;
+}
+
+async function mediaVsText(client, name, part, extraRows) {
+  const text = { type: "text", text: "describe this" };
+  const withMedia = await client.chat.completions.create({
+    model: "m", max_tokens: 3, temperature: 0, messages: [{ role: "user", content: [part, text] }] });
+  const bad = answerOk(withMedia);
+  if (bad) return bad;
+  const plain = await client.chat.completions.create({
+    model: "m", max_tokens: 3, temperature: 0, messages: [{ role: "user", content: [text] }] });
+  const d = withMedia.usage.prompt_tokens - plain.usage.prompt_tokens;
+  if (d < extraRows) return `${name}: prompt_tokens grew by ${d}, want >= ${extraRows} media rows`;
+  return null;
+}
+
+await check("v1_image_data_url", () => mediaVsText(v1, "v1", { type: "image_url", image_url: { url: img } }, 4));
+await check("a_image_data_url", () => mediaVsText(a, "a", { type: "image_url", image_url: { url: img } }, 4));
+await check("a_image_stream", async () => {
+  const s = await a.chat.completions.create({ model: "m", max_tokens: 3, temperature: 0, stream: true,
+    stream_options: { include_usage: true },
+    messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: img } }, { type: "text", text: "hi" }] }] });
+  let usage = null, n = 0;
+  for await (const c of s) { n++; if (c.usage) usage = c.usage; }
+  if (!n || !usage || usage.prompt_tokens < 5) return `chunks ${n}, usage ${JSON.stringify(usage)}`;
+  return null;
+});
+if (vidPath && vidPath !== "-") {
+  const vid = "data:video/mp4;base64," + fs.readFileSync(vidPath).toString("base64");
+  await check("a_video_data_url", () => mediaVsText(a, "a", { type: "image_url", image_url: { url: vid } }, 4));
+}
+await check("b_audio_base64", () =>
+  mediaVsText(b, "b", { type: "input_audio", input_audio: { data: wav, format: "wav" } }, 10));
+await check("b_audio_data_url", () =>
+  mediaVsText(b, "b", { type: "input_audio", input_audio: { data: "data:audio/wav;base64," + wav, format: "wav" } }, 10));
+await check("transcriptions_json", async () => {
+  const r = await o1.audio.transcriptions.create({ model: "m", file: await toFile(fs.readFileSync(wavPath), "q.wav"),
+    response_format: "json" });
+  return typeof r.text === "string" ? null : `no text: ${JSON.stringify(r)}`;
+});
+await check("transcriptions_verbose", async () => {
+  const r = await o1.audio.transcriptions.create({ model: "m", file: await toFile(fs.readFileSync(wavPath), "q.wav"),
+    response_format: "verbose_json", language: "ko" });
+  if (typeof r.text !== "string" || r.language !== "ko" || !(r.duration > 0)) return JSON.stringify(r);
+  return null;
+});
+await check("transcriptions_text", async () => {
+  const r = await o1.audio.transcriptions.create({ model: "m", file: await toFile(fs.readFileSync(wavPath), "q.wav"),
+    response_format: "text" });
+  return typeof r === "string" ? null : `not text: ${typeof r}`;
+});
+await check("image_on_text_model_is_400", async () => {
+  try {
+    await o1.chat.completions.create({ model: "m", max_tokens: 2,
+      messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "!!!", format: "wav" } }] }] });
+    return "no error";
+  } catch (e) {
+    return e instanceof OpenAI.BadRequestError ? null : `${e.constructor.name} ${e.message}`;
+  }
+});
+process.exit(failed ? 1 : 0);
