@@ -528,7 +528,8 @@ def check_lossy(f, codec, out):
 
 
 def check_tjs(jobs, tmp):
-    pkg = next((p for p in TJS_CANDIDATES if os.path.isdir(p)), None)
+    pkg = next((p for p in TJS_CANDIDATES
+                if os.path.isfile(os.path.join(p, "dist", "transformers.node.mjs"))), None)
     if pkg is None:
         raise Skip("@huggingface/transformers is not installed in tests/oracle")
     if not jobs:
