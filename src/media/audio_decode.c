@@ -8,7 +8,8 @@
  * channels outside [1, 64], no audio stream, decoder or demuxer errors, data
  * shorter than the duration the header declares (truncated), fewer than
  * OMNIC_AUDIO_MIN_SAMPLES at 16 kHz, more than max_seconds (checked on the
- * declared duration before decoding and on the running sample count). */
+ * declared duration before decoding and on the running sample count).
+ * Decoder errors are not skipped: a damaged packet fails the whole input. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -90,6 +91,33 @@ static int64_t io_seek(void *opaque, int64_t off, int whence) {
     if (p < 0 || p > s->size) return AVERROR(EINVAL);
     s->pos = p;
     return p;
+}
+
+/* RIFF/WAVE: the data chunk's declared size. libavformat quietly clips it to
+ * the file, so a truncated WAV would pass as a shorter one; returns 1 when the
+ * declared data runs past the end of the input (0 and 0xFFFFFFFF mean
+ * "unknown", the streaming convention). */
+static int wav_truncated(io_src *s, int64_t *declared, int64_t *avail) {
+    uint8_t h[4096];
+    int64_t n = s->size < (int64_t)sizeof h ? s->size : (int64_t)sizeof h;
+    if (s->f) {
+        if (fseeko(s->f, 0, SEEK_SET)) return 0;
+        n = (int64_t)fread(h, 1, (size_t)n, s->f);
+    } else {
+        memcpy(h, s->buf, (size_t)n);
+    }
+    if (n < 12 || memcmp(h, "RIFF", 4) || memcmp(h + 8, "WAVE", 4)) return 0;
+    for (int64_t p = 12; p + 8 <= n;) {
+        uint32_t sz = (uint32_t)h[p + 4] | (uint32_t)h[p + 5] << 8 | (uint32_t)h[p + 6] << 16 | (uint32_t)h[p + 7] << 24;
+        if (!memcmp(h + p, "data", 4)) {
+            if (sz == 0 || sz == 0xFFFFFFFFu) return 0;
+            *declared = sz;
+            *avail = s->size - (p + 8);
+            return (int64_t)sz > *avail;
+        }
+        p += 8 + (int64_t)sz + (sz & 1);
+    }
+    return 0;
 }
 
 /* Demuxers must not open other files or URLs (HLS, concat, references in MOV). */
@@ -267,6 +295,12 @@ static int decode_src(io_src *src, const char *name, double max_seconds, float *
                        max_seconds);
         goto done;
     }
+    int64_t wav_decl = 0, wav_avail = 0;
+    if (!strcmp(fc->iformat->name, "wav") && wav_truncated(src, &wav_decl, &wav_avail)) {
+        rc = omnic_err(OMNIC_EFORMAT, "%s: truncated: the WAV header declares %lld bytes of samples, the file holds %lld",
+                       name, (long long)wav_decl, (long long)wav_avail);
+        goto done;
+    }
     int exact_duration = st->duration > 0 && fc->duration_estimation_method == AVFMT_DURATION_FROM_STREAM;
 
     cc = avcodec_alloc_context3(dec);
@@ -300,8 +334,13 @@ static int decode_src(io_src *src, const char *name, double max_seconds, float *
     if ((rc = drain(&d, cc, fr))) goto done;
     if (d.mono.n == 0) { rc = omnic_err(OMNIC_EFORMAT, "%s: no audio samples could be decoded", name); goto done; }
     if (exact_duration) {
+        /* PCM and FLAC headers count the samples exactly; the durations other
+         * containers declare are estimates (encoder delay and padding, MPEG-2.5
+         * frame counts), so there only a stream under half its length counts */
         double want = declared * d.sr, got = (double)d.mono.n;
-        double tol = fmax(0.05 * d.sr, 0.01 * want);
+        int exact = par->codec_id == AV_CODEC_ID_FLAC || /* PCM ids: 0x10000 up to the first ADPCM */
+                    (par->codec_id >= AV_CODEC_ID_FIRST_AUDIO && par->codec_id < AV_CODEC_ID_ADPCM_IMA_QT);
+        double tol = exact ? fmax(0.05 * d.sr, 0.01 * want) : 0.5 * want;
         if (got < want - tol) {
             rc = omnic_err(OMNIC_EFORMAT, "%s: truncated: the header declares %.3f s, the data holds %.3f s", name,
                            declared, got / d.sr);
