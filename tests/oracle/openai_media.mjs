@@ -19,6 +19,8 @@ const v1 = mk(`${vbase}/v1`), a = mk(`${vbase}/a/v1`), b = mk(`${obase}/b/v1`), 
 const img = "data:image/png;base64," + fs.readFileSync(imgPath).toString("base64");
 const wav = fs.readFileSync(wavPath).toString("base64");
 let failed = 0;
+const vid_ = (await v1.models.list()).data[0].id, oid = (await o1.models.list()).data[0].id;
+const idOf = (c) => (c === v1 || c === a ? vid_ : oid);
 
 async function check(name, fn) {
   try {
@@ -40,11 +42,11 @@ function answerOk(r) {
 async function mediaVsText(client, name, part, extraRows) {
   const text = { type: "text", text: "describe this" };
   const withMedia = await client.chat.completions.create({
-    model: "m", max_tokens: 3, temperature: 0, messages: [{ role: "user", content: [part, text] }] });
+    model: idOf(client), max_tokens: 3, temperature: 0, messages: [{ role: "user", content: [part, text] }] });
   const bad = answerOk(withMedia);
   if (bad) return bad;
   const plain = await client.chat.completions.create({
-    model: "m", max_tokens: 3, temperature: 0, messages: [{ role: "user", content: [text] }] });
+    model: idOf(client), max_tokens: 3, temperature: 0, messages: [{ role: "user", content: [text] }] });
   const d = withMedia.usage.prompt_tokens - plain.usage.prompt_tokens;
   if (d < extraRows) return `${name}: prompt_tokens grew by ${d}, want >= ${extraRows} media rows`;
   return null;
@@ -53,7 +55,7 @@ async function mediaVsText(client, name, part, extraRows) {
 await check("v1_image_data_url", () => mediaVsText(v1, "v1", { type: "image_url", image_url: { url: img } }, 4));
 await check("a_image_data_url", () => mediaVsText(a, "a", { type: "image_url", image_url: { url: img } }, 4));
 await check("a_image_stream", async () => {
-  const s = await a.chat.completions.create({ model: "m", max_tokens: 3, temperature: 0, stream: true,
+  const s = await a.chat.completions.create({ model: vid_, max_tokens: 3, temperature: 0, stream: true,
     stream_options: { include_usage: true },
     messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: img } }, { type: "text", text: "hi" }] }] });
   let usage = null, n = 0;
@@ -70,24 +72,24 @@ await check("b_audio_base64", () =>
 await check("b_audio_data_url", () =>
   mediaVsText(b, "b", { type: "input_audio", input_audio: { data: "data:audio/wav;base64," + wav, format: "wav" } }, 10));
 await check("transcriptions_json", async () => {
-  const r = await o1.audio.transcriptions.create({ model: "m", file: await toFile(fs.readFileSync(wavPath), "q.wav"),
+  const r = await o1.audio.transcriptions.create({ model: oid, file: await toFile(fs.readFileSync(wavPath), "q.wav"),
     response_format: "json" });
   return typeof r.text === "string" ? null : `no text: ${JSON.stringify(r)}`;
 });
 await check("transcriptions_verbose", async () => {
-  const r = await o1.audio.transcriptions.create({ model: "m", file: await toFile(fs.readFileSync(wavPath), "q.wav"),
+  const r = await o1.audio.transcriptions.create({ model: oid, file: await toFile(fs.readFileSync(wavPath), "q.wav"),
     response_format: "verbose_json", language: "ko" });
   if (typeof r.text !== "string" || r.language !== "ko" || !(r.duration > 0)) return JSON.stringify(r);
   return null;
 });
 await check("transcriptions_text", async () => {
-  const r = await o1.audio.transcriptions.create({ model: "m", file: await toFile(fs.readFileSync(wavPath), "q.wav"),
+  const r = await o1.audio.transcriptions.create({ model: oid, file: await toFile(fs.readFileSync(wavPath), "q.wav"),
     response_format: "text" });
   return typeof r === "string" ? null : `not text: ${typeof r}`;
 });
-await check("image_on_text_model_is_400", async () => {
+await check("bad_audio_is_400", async () => {
   try {
-    await o1.chat.completions.create({ model: "m", max_tokens: 2,
+    await o1.chat.completions.create({ model: oid, max_tokens: 2,
       messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "!!!", format: "wav" } }] }] });
     return "no error";
   } catch (e) {
