@@ -1,6 +1,9 @@
 /* video_sample.c - which frames of a video are kept and at what size
  * (vision.md §1.7 steps 2-4): the 2-fps frame count, torch.linspace indices
  * rounded half to even, and the video variant of smart_resize. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <math.h>
 
 #include "core/error.h"
@@ -24,18 +27,33 @@ int video_frame_count(int64_t total, double fps, int max_frames, const char *nam
     return 0;
 }
 
-/* torch.linspace(0, total-1, n) in float32 (CPU kernel: step = (end-start)/(n-1);
- * the first half counts up from start, the second half down from end), then
- * round half to even (torch.round). */
+/* torch.linspace(0, total-1, n) in float32 exactly as PyTorch 1.13's CPU kernel
+ * computes it in its AVX2 build (measured against python3-torch; it only matters
+ * for clips of ~10^5 frames and more): step = (end-start)/(n-1); an element is
+ * fma(step, i, start) in the first half and fma(-step, n-1-i, end) in the
+ * second; the kernel fills blocks of 16 as two vectors of 8 whose element k is
+ * base + k*step (separately rounded) from that formula at the vector's first
+ * index, and the tail element by element. Then round half to even. */
+static float lin_at(int i, int n, float start, float end, float step) {
+    if (i < n / 2) return fmaf(step, (float)i, start);
+    return fmaf(-step, (float)(n - i - 1), end);
+}
+
 void video_frame_indices(int64_t total, int n, int64_t *idx) {
     const float start = 0.0f, end = (float)(total - 1);
     if (n == 1) { idx[0] = 0; return; }
     const float step = (end - start) / (float)(n - 1);
-    const int half = n / 2;
-    for (int i = 0; i < n; i++) {
-        float v = i < half ? start + step * (float)i : end - step * (float)(n - i - 1);
-        idx[i] = (int64_t)nearbyintf(v);
-    }
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int v = i; v < i + 16; v += 8) {
+            const float base = lin_at(v, n, start, end, step);
+            idx[v] = (int64_t)nearbyintf(base);
+            for (int k = 1; k < 8; k++) {
+                const float p = (float)k * step;
+                idx[v + k] = (int64_t)nearbyintf(base + p);
+            }
+        }
+    for (; i < n; i++) idx[i] = (int64_t)nearbyintf(lin_at(i, n, start, end, step));
 }
 
 /* OmniServe's copy of the Qwen helper: step 2 clamps to at least one factor,
