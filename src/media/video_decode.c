@@ -258,7 +258,7 @@ static int decode_pass(src_io *io, decode_state *s) {
     int e = avcodec_parameters_to_context(dec, d.fmt->streams[d.si]->codecpar);
     if (e >= 0) {
         dec->max_pixels = OMNIC_VIDEO_MAX_DECODE_PIXELS;
-        dec->thread_count = 1;
+        dec->thread_count = 0;   /* libavcodec picks; the output does not depend on it */
         e = avcodec_open2(dec, d.codec, NULL);
     }
     if (e < 0) { rc = av_fail(OMNIC_EFORMAT, name, "cannot open the video decoder", e); goto done; }
