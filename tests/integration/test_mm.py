@@ -182,6 +182,29 @@ def main():
         report("track-a/logits_two_images", got.shape == ref_lg.shape and rel(got, ref_lg) <= 1e-4,
                "T %d (expanded from %d), rel %.2e" % (got.shape[0], len(ids), rel(got, ref_lg) if got.shape == ref_lg.shape else -1))
 
+        # ---- Track A: a short video (<|VIDEO_PAD|> -> n/2 temporal groups of merged rows);
+        # the pixel values come from `omnic video` (checked bit-exact against torchvision
+        # and NumPy by test_video.py), the encoder and the placement are checked here
+        vid = os.path.join(tmp, "v.mp4")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=4:duration=2",
+                        "-pix_fmt", "yuv420p", "-c:v", "libx264", vid], check=True, timeout=120)
+        pxp = os.path.join(tmp, "px.npy")
+        info = json.loads(run(["video", vid, "--track", "a", "--out", pxp]).stdout.strip().splitlines()[-1])
+        grid = tuple(info["grid"])
+        ref_v = vit_ref.encode(vm, np.load(pxp).astype(np.float64), [grid])
+        run(["embed", "-m", A, "--video", vid, "--out", out])
+        got = np.load(out)
+        report("track-a/embed_video", got.shape == ref_v.shape and rel(got, ref_v) <= 1e-4,
+               "grid %s, rows %d, rel %.2e" % (grid, len(ref_v), rel(got, ref_v) if got.shape == ref_v.shape else -1))
+        vpad = ta["<|VIDEO_PAD|>"]
+        ids = [5, ta["<|video_start|>"], vpad, ta["<|video_end|>"], 7, pad, 8]
+        exp, rows = expand(ids, {vpad: [(None, ref_v)], pad: [(None, ref_a)]})
+        ref_lg = lm.logits(exp, rows)
+        run(["logits", "-m", A, "--ids", ",".join(map(str, ids)), "--video", vid, "--image", img_a, "--out", out])
+        got = np.load(out)
+        report("track-a/logits_video_and_image", got.shape == ref_lg.shape and rel(got, ref_lg) <= 1e-4,
+               "T %d, rel %.2e" % (got.shape[0], rel(got, ref_lg) if got.shape == ref_lg.shape else -1))
+
         # ---- Omni: audio (discrete units + continuous rows)
         W, cfg = audio_ref.load(O)
         x = np.asarray(x16, np.float64)
@@ -282,7 +305,7 @@ def main():
                 report("serve/start", False, "servers did not start")
             else:
                 node = subprocess.run(["node", os.path.join(ROOT, "tests", "oracle", "openai_media.mjs"),
-                                       "http://127.0.0.1:%d" % ports[0], "http://127.0.0.1:%d" % ports[1], img_a, wav, "-"],
+                                       "http://127.0.0.1:%d" % ports[0], "http://127.0.0.1:%d" % ports[1], img_a, wav, vid],
                                       capture_output=True, text=True, timeout=900)
                 for line in node.stdout.splitlines():
                     if line.startswith("PASS ") or line.startswith("FAIL "):
