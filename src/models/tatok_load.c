@@ -295,9 +295,12 @@ static int load(loader *L) {
                        t->D % 72 ? 0 : t->D / 72, &hv)))
         return rc;
     t->H = (int)hv;
-    if (t->H <= 0 || hv != t->H || t->D % t->H)
-        return omnic_err(OMNIC_ECONFIG, "TA-Tok: width %d has no head count (discrete_vision_config.encoder_config."
-                         "num_attention_heads %s; width / 72 is not whole)", t->D, t->H > 0 ? "does not divide it" : "absent");
+    if (t->H <= 0)
+        return omnic_err(OMNIC_ECONFIG, "TA-Tok: width %d is not a multiple of 72 and config.json has no "
+                         "discrete_vision_config.encoder_config.num_attention_heads", t->D);
+    if (hv != t->H || t->D % t->H)
+        return omnic_err(OMNIC_ECONFIG, "config.json: discrete_vision_config.encoder_config.num_attention_heads %g "
+                         "does not divide the TA-Tok width %d", hv, t->D);
     t->hd = t->D / t->H;
     if ((rc = cfg_real(enc, "discrete_vision_config.encoder_config", "layer_norm_eps", 0, 1, 1e-6, &eps))) return rc;
     t->eps = (float)eps;
