@@ -147,6 +147,7 @@ static const char *const UNUSED_TREES[] = {
     "decoder.vision_model.",   /* the SigLIP2 feature decoder (training / reconstruction) */
 };
 static const char *const UNUSED_NAMES[] = {
+    "encoder.embeddings.position_ids", /* SigLIP's index buffer (older transformers saved it) */
     "bottleneck.out_linear.weight", "bottleneck.out_linear.bias",
     "decode_task_layer.0.weight", "decode_task_layer.0.bias",
     "decode_task_layer.2.weight", "decode_task_layer.2.bias",
