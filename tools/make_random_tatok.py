@@ -50,6 +50,8 @@ def parse_args(argv):
     p.add_argument("--no-heads-config", action="store_true",
                    help="omit encoder_config.num_attention_heads (engine uses width / 72)")
     p.add_argument("--decoder-layers", type=int, default=1, help="unused feature-decoder layers")
+    p.add_argument("--tie-codes", action="store_true",
+                   help="codebook row 2j+1 = row 2j (exact ties: argmax must pick the even one)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drop", action="append", default=[], help="leave out tensor NAME")
     p.add_argument("--extra", action="append", default=[], help="add an unknown tensor NAME [4]")
@@ -183,7 +185,11 @@ def main(argv=None):
     entries, blobs, off = [], [], 0
     for n, s, k in specs:
         dt = "f32" if k == "half" else a.dtype
-        b = encode(gen(rng, s, k), dt)
+        x = gen(rng, s, k)
+        if a.tie_codes and n == "bottleneck.regularizer.embedding.weight" and len(s) == 2:
+            x = x.reshape(s)
+            x[1::2] = x[0:s[0] // 2 * 2:2]
+        b = encode(x, dt)
         entries.append((PFX + n, dt, s, off, off + len(b)))
         blobs.append(b)
         off += len(b)

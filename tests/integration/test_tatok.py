@@ -216,6 +216,9 @@ def main():
                                                           codebook=512, seed=6, config="none"), seed=6)
         case_agree(tmp, "f32_input378_w64_l4_h2", dict(width=64, layers=4, heads=2, mlp=128, bottleneck=64,
                                                        codebook=4096, seed=9, input_size=378), size=(378, 378), seed=9)
+        _, _, tgot = case_agree(tmp, "f32_tied_codebook_rows", dict(base, tie_codes=True, seed=4), seed=4)
+        if tgot is not None:
+            report("ties_pick_lowest_index", not np.any(tgot % 2), "%d odd codes of 729" % np.sum(tgot % 2))
         bd, bpaths, bgot = case_agree(tmp, "bf16_w48_l3_h4", dict(base, dtype="bf16"), n_img=2, seed=11)
         case_agree(tmp, "f16_w48_l3_h4", dict(base, dtype="f16", seed=2), seed=12)
         if bd:
