@@ -47,6 +47,9 @@ def parse_args(argv):
     p.add_argument("--config", choices=["flat", "nested", "none"], default="flat",
                    help="discrete_vision_config layout: flat keys, Tar's nested bottleneck "
                         "args, or absent (engine falls back to the spec's table)")
+    p.add_argument("--cfg-codebook-size", type=int,
+                   help="codebook_size written to the config (default: --codebook; a mismatch test)")
+    p.add_argument("--temperature", type=float, default=0.03, help="stochastic_temperature")
     p.add_argument("--no-heads-config", action="store_true",
                    help="omit encoder_config.num_attention_heads (engine uses width / 72)")
     p.add_argument("--decoder-layers", type=int, default=1, help="unused feature-decoder layers")
@@ -116,8 +119,8 @@ def discrete_vision_config(a):
     if not a.no_heads_config:
         enc["num_attention_heads"] = a.heads
     n = (a.input_size // a.patch) ** 2
-    reg = {"codebook_size": a.codebook, "l2_normalized": True, "stochastic": True,
-           "stochastic_temperature": 0.03, "commitment_weight": 0.25}
+    reg = {"codebook_size": a.cfg_codebook_size or a.codebook, "l2_normalized": True, "stochastic": True,
+           "stochastic_temperature": a.temperature, "commitment_weight": 0.25}
     if a.config == "flat":
         c = {"model_type": "ta_tok", "input_size": a.input_size, "bottleneck_token_num": n,
              "pool_scale": 1, "select_layer_id": a.select_layer, "bottleneck_dim": a.bottleneck,

@@ -199,7 +199,8 @@ def sampling_cases(tmp, d, paths):
 def main():
     global failures
     with tempfile.TemporaryDirectory(prefix="omnic_tatok_") as tmp:
-        base = dict(width=48, layers=3, heads=4, mlp=96, bottleneck=64, codebook=1024, seed=0)
+        base = dict(width=48, layers=3, heads=4, mlp=96, bottleneck=64, codebook=1024, seed=0,
+                    temperature=0.05)
         d, paths, got = case_agree(tmp, "f32_w48_l3_h4_1img", base)
         case_agree(tmp, "f32_w48_l3_h4_3img", base, n_img=3, seed=3)
         if d:
@@ -256,6 +257,8 @@ def main():
         case_error(tmp, "unknown_part_in_unused_layer", dict(base, extra=["encoder.encoder.layers.2.self_attn.qkv.bias"]),
                    "encoder.encoder.layers.2.self_attn.qkv.bias")
         case_error(tmp, "grid_not_27x27", dict(base, input_size=392), "784 tokens")
+        case_error(tmp, "nested_cfg_codebook_size_mismatch", dict(base, config="nested", cfg_codebook_size=2048),
+                   "codebook_size 2048")
         case_error(tmp, "heads_do_not_divide", dict(base, heads=5), "num_attention_heads")
 
         def no_tatok():
