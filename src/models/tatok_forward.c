@@ -51,10 +51,11 @@ static void rows_worker(void *arg, int ith, int nth) {
         if (j->op == OP_LN) {
             layernorm_row(y, j->in + o, j->w, j->b, j->cols, j->eps);
         } else if (j->op == OP_GELU) {
-            const float c = 0.7978845608028654f; /* sqrt(2 / pi) */
+            /* 0.5 u (1 + tanh(a)) == u * sigmoid(2a), a = sqrt(2/pi) (u + 0.044715 u^3) */
+            const float c2 = 2.0f * 0.7978845608028654f;
             for (int i = 0; i < j->cols; i++) {
                 float u = y[i];
-                y[i] = 0.5f * u * (1.0f + tanhf(c * (u + 0.044715f * u * u * u)));
+                y[i] = u / (1.0f + expf(-c2 * (u + 0.044715f * u * u * u)));
             }
         } else if (j->op == OP_TANH) {
             for (int i = 0; i < j->cols; i++) y[i] = tanhf(y[i]);
