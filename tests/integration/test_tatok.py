@@ -51,7 +51,7 @@ def sanitizer_issue(err):
 def run_embed(d, imgs, out, env_extra=None, extra=()):
     args = [OMNIC, "embed", "-m", d, "--stream", "discrete", "--out", out] + list(extra)
     for im in imgs:
-        args += ["--rgb", im]
+        args += ["--rgb" if im.endswith(".npy") else "--image", im]
     env = dict(os.environ)
     env.pop("OMNIC_TATOK_SAMPLING", None)
     env.update(env_extra or {})
@@ -117,10 +117,16 @@ def agreement(got, ref_codes):
     return float(np.mean(got == ref_codes))
 
 
-def case_agree(tmp, name, model_kw, n_img=1, size=(384, 384), seed=0, min_agree=MIN_AGREE):
+def case_agree(tmp, name, model_kw, n_img=1, size=(384, 384), seed=0, min_agree=MIN_AGREE, fmt=None):
     try:
         d = make_model(tmp, name, **model_kw)
         paths, arrs = make_images(tmp, name, n_img, size, seed)
+        if fmt:  # encoded files, decoded by the engine; the reference decodes them with Pillow
+            from PIL import Image
+            for i, a in enumerate(arrs):
+                paths[i] = paths[i][:-4] + "." + fmt
+                Image.fromarray(a, "RGB").save(paths[i])
+                arrs[i] = np.asarray(Image.open(paths[i]).convert("RGB"))
         got = engine_codes(d, paths, tmp).reshape(n_img, 729)
         r = tatok_ref.load(d)
         rates = []
@@ -242,6 +248,8 @@ def main():
             case_agree(tmp, "resize_500x300", base, n_img=1, size=(300, 500), seed=21)
             case_agree(tmp, "resize_211x97", base, n_img=1, size=(97, 211), seed=22)
             case_agree(tmp, "resize_1000x1000", base, n_img=1, size=(1000, 1000), seed=23)
+            case_agree(tmp, "png_640x480_via_image", base, n_img=2, size=(480, 640), seed=24, fmt="png")
+            case_agree(tmp, "jpeg_640x480_via_image", base, n_img=2, size=(480, 640), seed=25, fmt="jpg")
 
         # Bad checkpoints: each a clear error naming the tensor / key at fault.
         L1 = "encoder.encoder.layers.1."
