@@ -154,7 +154,7 @@ def main():
         tool("make_random_audio.py", [O, "--seed", "5"])
         tatok = has_tatok()
         if tatok:
-            tool("make_random_tatok.py", ["--into", O, "--seed", "6", "--codebook", "512"])
+            tool("make_random_tatok.py", ["--model", O, "--seed", "6", "--codebook", "512", "--quiet"])
         img_a, img_b = make_images(tmp)
         wav, x16 = make_wav(tmp)
         ta = token_ids(A)

@@ -67,6 +67,7 @@ if (vidPath && vidPath !== "-") {
   const vid = "data:video/mp4;base64," + fs.readFileSync(vidPath).toString("base64");
   await check("a_video_data_url", () => mediaVsText(a, "a", { type: "image_url", image_url: { url: vid } }, 4));
 }
+await check("b_image_data_url", () => mediaVsText(b, "b", { type: "image_url", image_url: { url: img } }, 758));
 await check("b_audio_base64", () =>
   mediaVsText(b, "b", { type: "input_audio", input_audio: { data: wav, format: "wav" } }, 10));
 await check("b_audio_data_url", () =>
