@@ -83,6 +83,9 @@ typedef struct au_stats {
 typedef struct au_ctx {
     omnic_pool *pool;
     au_opts o;
+    unsigned null_signs;  /* != 0: flip B's rows and columns by pseudo-random
+                             signs (seeded): an unrelated partner of the same
+                             size and value distribution, for the null */
     float *bufs[8];
     size_t caps[8];
 } au_ctx;

@@ -94,7 +94,7 @@ void au_report_table(const au_result *r, FILE *f, int per_tensor) {
         }
         fprintf(f, "== %-22s %-21s margin %+.1f sd (max block %+.1f sd; null %.3f +- %.3f over %d %s)%s%s\n", au_comp_name(c),
                 au_verdict_name(cr->verdict), cr->margin, cr->max_margin, cr->null_mu, cr->null_sd,
-                cr->null_n >= 0 ? cr->null_n : -cr->null_n, cr->null_n >= 0 ? "mismatched-layer blocks" : "mismatched tensors",
+                cr->null_n >= 0 ? cr->null_n : -cr->null_n, cr->null_n >= 0 ? "mismatched-layer blocks" : "null tensor pairs",
                 cr->note[0] ? "; " : "", cr->note);
     }
     int nu = 0;

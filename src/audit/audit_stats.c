@@ -211,15 +211,29 @@ static evres evaluate(search_t *s, int ne, int full) {
         const float *a = (swap ? PB : PA) + (size_t)k * ne, *b = (swap ? PA : PB) + (size_t)k * ne;
         double ab = 0, aa = 0;
         for (int j = 0; j < ne; j++) ab += (double)a[j] * b[j], aa += (double)a[j] * a[j];
-        float sc = aa > 0 ? (float)(ab / aa) : 0.f;
-        for (int j = 0; j < ne; j++) x[j] = sc * a[j];
-        if (rank_of(q) > 0 && dtype_row_bytes(q, ne) > 0 && !quant_row(q, x, qb, ne) && !dequant_row(q, qb, y, ne)) {
-            for (int j = 0; j < ne; j++) qn += (double)(y[j] - x[j]) * (y[j] - x[j]), nx += (double)x[j] * x[j];
-            if (!reproduce) memcpy(y, x, (size_t)ne * sizeof *y);
-        } else {
-            memcpy(y, x, (size_t)ne * sizeof *y);
+        double ls = aa > 0 ? ab / aa : 0;
+        /* the least-squares scale, and the same rounded to 3 significant digits
+         * and 2, and 1 (a folded multiplier or a deliberate rescale is usually a
+         * round number, which then requantizes exactly) */
+        double snap = ls != 0 ? pow(10, floor(log10(fabs(ls))) - 2) : 1;
+        double cand[4] = {ls, snap * round(ls / snap), 10 * snap * round(ls / (10 * snap)), 1.0};
+        int ncand = rank_of(q) > 0 ? 4 : 1;
+        double best_e = -1, best_qn = 0, best_nx = 0;
+        for (int ci = 0; ci < ncand; ci++) {
+            float sc = (float)cand[ci];
+            double e2 = 0, q2 = 0, x2 = 0;
+            for (int j = 0; j < ne; j++) x[j] = sc * a[j];
+            if (rank_of(q) > 0 && dtype_row_bytes(q, ne) > 0 && !quant_row(q, x, qb, ne) && !dequant_row(q, qb, y, ne)) {
+                for (int j = 0; j < ne; j++) q2 += (double)(y[j] - x[j]) * (y[j] - x[j]), x2 += (double)x[j] * x[j];
+                if (!reproduce) memcpy(y, x, (size_t)ne * sizeof *y);
+            } else {
+                memcpy(y, x, (size_t)ne * sizeof *y);
+            }
+            for (int j = 0; j < ne; j++) e2 += (double)(b[j] - y[j]) * (b[j] - y[j]);
+            if (best_e < 0 || e2 < best_e) best_e = e2, best_qn = q2, best_nx = x2;
         }
-        for (int j = 0; j < ne; j++) err += (double)(b[j] - y[j]) * (b[j] - y[j]), nb += (double)b[j] * b[j];
+        err += best_e, qn += best_qn, nx += best_nx;
+        for (int j = 0; j < ne; j++) nb += (double)b[j] * b[j];
     }
     double rq = nb > 0 ? sqrt(err / nb) : 1;
     e.qnoise = nx > 0 ? sqrt(qn / nx) : 0;
@@ -356,6 +370,17 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
         if (!B) goto nomem;
         if (read_item_rows(b, ia, SA, B)) goto rderr;
         RB = SA;
+    }
+    if (c->null_signs && !vec) { /* null partner: D_r B D_c with random signs */
+        for (int64_t r = 0; r < RB; r++) {
+            uint32_t hr = (uint32_t)(r * 2654435761u) ^ c->null_signs;
+            hr ^= hr >> 15, hr *= 0x2c1b3c6du, hr ^= hr >> 12;
+            for (int j = 0; j < C; j++) {
+                uint32_t hc = (uint32_t)(j * 2246822519u) ^ (c->null_signs * 0x9e3779b9u);
+                hc ^= hc >> 13, hc *= 0x297a2d39u, hc ^= hc >> 16;
+                if ((hr ^ hc) & 1) B[(size_t)r * C + j] = -B[(size_t)r * C + j];
+            }
+        }
     }
     /* as stored */
     {

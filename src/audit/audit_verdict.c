@@ -188,6 +188,27 @@ int au_run(au_source *A, au_source *B, json_t *fp, int mask, const au_opts *o, a
         }
     }
 
+    /* components with fewer than 2 layers: sign-flipped partners (3 seeds) */
+    int n_layer_null = nn;
+    for (int i = 0; i < r->n_pairs && !fp; i++) {
+        const au_item *a = r->pairs[i].a;
+        if (maxl[a->comp] >= 1 || a->t->ndim < 2) continue;
+        for (int s = 1; s <= 3; s++) {
+            if (nn >= cap) {
+                int nc = 2 * cap;
+                int *x = realloc(nul_a, (size_t)nc * sizeof *x), *y = x ? realloc(nul_b, (size_t)nc * sizeof *y) : NULL;
+                nullsamp *z = y ? realloc(ns, (size_t)nc * sizeof *z) : NULL;
+                if (x) nul_a = x;
+                if (y) nul_b = y;
+                if (z) ns = z;
+                if (!z) break;
+                cap = nc;
+            }
+            nul_a[nn] = i, nul_b[nn] = i, ns[nn].comp = a->comp, ns[nn].layer = -1, ns[nn].shift = -s;
+            nn++;
+        }
+    }
+
     /* ---- compare ---- */
     au_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -240,7 +261,9 @@ int au_run(au_source *A, au_source *B, json_t *fp, int mask, const au_opts *o, a
             ns[k].corr = sk_cos(ska + (size_t)nul_a[k] * AU_SKETCH, skb + (size_t)(int)q->fp_corr * AU_SKETCH);
         } else {
             au_stats st;
+            ctx.null_signs = k >= n_layer_null ? (unsigned)(0x5bd1e995u * (unsigned)(-ns[k].shift)) : 0;
             au_compare(&ctx, p->a, q->b, &st);
+            ctx.null_signs = 0;
             if (st.ok) ns[k].corr = st.corr;
         }
     }
@@ -257,11 +280,13 @@ cmp_done:
     double *tmp = malloc(((size_t)nn + (size_t)r->n_pairs + 1) * sizeof *tmp);
     double *blk = malloc(((size_t)nn + 1) * sizeof *blk);
     double gmu = 0, gsd = 0;
+    int gn = 0;
     {
         int m = 0;
-        for (int k = 0; k < nn; k++)
+        for (int k = 0; k < n_layer_null; k++)
             if (!isnan(ns[k].corr)) tmp[m++] = ns[k].corr;
         mean_sd(tmp, m, &gmu, &gsd);
+        gn = m;
     }
     for (int c = 0; c < AU_NCOMP; c++) {
         au_comp_res *cr = &r->comp[c];
@@ -269,7 +294,7 @@ cmp_done:
         for (int k = 0; k < nn; k++)
             if (ns[k].comp == c && !isnan(ns[k].corr)) tmp[m++] = ns[k].corr;
         mean_sd(tmp, m, &cr->item_mu, &cr->item_sd);
-        if (m < 3) cr->item_mu = gmu, cr->item_sd = gsd;
+        if (m < 3) cr->item_mu = gmu, cr->item_sd = gsd, m = gn;
         /* block medians of the null: one per (layer, shift) */
         for (int L = 0; L <= maxl[c]; L++)
             for (int s = 1; s <= o->null_shifts; s++) {
@@ -368,6 +393,10 @@ cmp_done:
         if (!cr->present_a || !cr->present_b) {
             cr->verdict = AU_V_INCOMP;
             snprintf(cr->note, sizeof cr->note, "missing in %s", cr->present_a ? "B" : "A");
+        } else if (cr->n_pairs == 0) {
+            cr->verdict = AU_V_INCOMP;
+            snprintf(cr->note, sizeof cr->note, "no tensor matched by role or shape (A %d, B %d tensors): different architecture",
+                     cr->present_a, cr->present_b);
         } else if (nv == 0) {
             cr->verdict = AU_V_INCOMP;
             snprintf(cr->note, sizeof cr->note, "nothing comparable (%d pairs, %d shape mismatches): different architecture",
