@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_random_hcx  # noqa: E402
 
 # shapes
-VIS = dict(E=64, F=128, depth=4, heads=4, out=64, patch=(3, 2, 4, 4))
-AUD = dict(E=64, F=128, layers=4, mels=16, pos=64)
+VIS = dict(E=48, F=96, depth=4, heads=4, out=64, patch=(3, 2, 4, 4))
+AUD = dict(E=48, F=96, layers=4, mels=16, pos=64)
 LLM_ARGS = ["--vocab", "256", "--hidden", "64", "--layers", "4", "--heads", "4", "--kv-heads", "2",
             "--head-dim", "16", "--ffn", "128", "--untied"]
 D_LLM = 64
@@ -343,7 +343,7 @@ def build_all(out):
     hcx("hcx_bf16", dtype="bf16")                                 # (c) another dtype
     hcx("hcx_d", vis=vision(101), aud=audio(201), lm=llm(404), prj=projectors(501))   # (d) independent
     hcx("hcx_d2", vis=vision(102), aud=audio(202), lm=llm(405), prj=projectors(502))  # (d) another draw
-    hcx("hcx_e", vis=vision(103, E=96), aud=None)                 # (e) other width, no audio
+    hcx("hcx_e", vis=vision(103, E=64), aud=None)                 # (e) other width, no audio
     hcx("hcx_f30", vis=drift(V0, 0.30, 4), aud=drift(A0, 0.30, 5))  # (f)
     hcx("hcx_f60", vis=drift(V0, 0.60, 6), aud=drift(A0, 0.60, 7))  # (f)
     hcx("hcx_g", vis=mix_layers(V0, vision(104), {0, 1}))         # (g) layers 0, 1 copied

@@ -31,7 +31,7 @@ typedef struct au_source {
     au_tensor *t;
     int n;
     json_t *config;       /* config.json of an HF folder, or NULL */
-    char kind[64];        /* "safetensors, BF16" ... for the report */
+    char kind[96];        /* "safetensors, BF16" ... for the report */
 } au_source;
 
 int au_open(const char *path, au_source **out);
@@ -47,7 +47,7 @@ int au_comp_mask(const char *s);
 
 typedef struct au_item {
     int comp, layer;      /* layer -1: not in a layer block */
-    char role[64];        /* canonical role, e.g. "attn_q.w" */
+    char role[176];       /* canonical role, e.g. "attn_q.w" */
     char prefix[64];      /* prefix that selected the component ("visual.") */
     const au_tensor *t;
     int64_t row0, rows, cols; /* part of t (fused tensors are split into parts) */
@@ -131,7 +131,7 @@ typedef struct au_comp_res {
 
 typedef struct au_result {
     const char *path_a, *path_b;
-    char kind_a[64], kind_b[64];
+    char kind_a[96], kind_b[96];
     au_pair *pairs;
     int n_pairs;
     char **missing;       /* "comp: name (missing in B)" lines */

@@ -64,9 +64,15 @@ def run(args, ok_codes=(0,)):
     return p
 
 
+_cache = {}
+
+
 def audit(a, b, comp="all", extra=()):
-    p = run(["audit", a, b, "--json", "--component", comp, "--quiet"] + list(extra))
-    return json.loads(p.stdout)
+    key = (a, b, comp, tuple(extra))
+    if key not in _cache:
+        p = run(["audit", a, b, "--json", "--component", comp, "--quiet"] + list(extra))
+        _cache[key] = json.loads(p.stdout)
+    return _cache[key]
 
 
 def comp_of(res, name):
