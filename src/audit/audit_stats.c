@@ -4,7 +4,7 @@
  *  - aligned: hidden units matched by assignment (rows and columns of the
  *    matrix: greedy assignment on correlations of rows / columns over a row
  *    subsample, started from the identity, from column-order-invariant row
- *    profiles (sorted values) and from the identity on columns; transposed
+ *    profiles (power means of |x|, moments) and from the identity on columns; transposed
  *    storage tried too), then the correlation of the two row- and
  *    column-balanced matrices (so uniform, per-row and per-column rescaling
  *    cancel), and the residual after a per-row least-squares scale with the
@@ -23,7 +23,7 @@
 
 #define B_FULL_MAX (64ll << 20) /* elements of B read whole for the assignment */
 #define B_ROWS_MAX 16384
-#define NQ 16                   /* quantiles of a row profile */
+#define NQ 8                    /* features of a row profile */
 
 static float *buf(au_ctx *c, int slot, size_t n) {
     if (n == 0) n = 1;
@@ -132,28 +132,33 @@ static void match_rows(search_t *s) {
     assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->taken);
 }
 
-static int cmpf(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* rows matched by their sorted-value profiles (invariant to column order) */
+/* rows matched by profiles invariant to column order: power means of |x|
+ * (p = 1, 2, 3, 4), mean, signed cube-root third moment and max |x|,
+ * in units of the matrix's rms (O(cols) per row) */
 static void match_rows_profile(search_t *s) {
     au_ctx *c = s->c;
     int SA = s->SA, RB = s->RB, C = s->C;
     float *DA = buf(c, 2, (size_t)SA * NQ), *DB = buf(c, 3, (size_t)RB * NQ), *S = buf(c, 4, (size_t)SA * RB);
-    float *row = buf(c, 5, (size_t)C);
     for (int side = 0; side < 2; side++) {
         const float *M = side ? s->B : s->A;
         int R = side ? RB : SA;
         float *D = side ? DB : DA;
         double q = 0;
         for (size_t i = 0; i < (size_t)R * C; i++) q += (double)M[i] * M[i];
-        float inv = q > 0 ? (float)(1.0 / sqrt(q / ((double)R * C))) : 0.f;
+        double inv = q > 0 ? 1.0 / sqrt(q / ((double)R * C)) : 0;
         for (int r = 0; r < R; r++) {
-            memcpy(row, M + (size_t)r * C, (size_t)C * sizeof *row);
-            qsort(row, (size_t)C, sizeof *row, cmpf);
-            for (int k = 0; k < NQ; k++) D[(size_t)r * NQ + k] = row[(int)((k + 0.5) * C / NQ)] * inv;
+            const float *x = M + (size_t)r * C;
+            float m[8] = {0}, mx = 0, fi = (float)inv;
+            for (int j = 0; j < C; j++) {
+                float v = x[j] * fi, a = fabsf(v), a2 = a * a;
+                m[1] += a, m[2] += a2, m[3] += a2 * a, m[4] += a2 * a2, m[5] += v, m[6] += v * a2;
+                mx = a > mx ? a : mx;
+            }
+            float *d = D + (size_t)r * NQ;
+            memset(d, 0, NQ * sizeof *d);
+            d[0] = 0, d[1] = (float)(m[1] / C), d[2] = (float)sqrt(m[2] / C);
+            d[3] = (float)cbrt(m[3] / C), d[4] = (float)pow(m[4] / C, 0.25), d[5] = (float)(m[5] / C);
+            d[6] = (float)cbrt(m[6] / C), d[7] = mx / (float)sqrt(2 * log((double)C + 1));
         }
     }
     gemm_nt(c, DA, SA, DB, RB, NQ, S);
@@ -334,7 +339,9 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
     }
     if (vec) Ra = Rb = Ra * Ca, Ca = Cb = 1;
     int C = (int)Ca;
-    int SA = (int)(Ra < c->o.max_rows ? Ra : c->o.max_rows);
+    int big = Ra * Ca > (4ll << 20); /* large matrices: half the samples (4x less work) */
+    int maxr = big ? (c->o.max_rows + 1) / 2 : c->o.max_rows, maxc = big ? (c->o.max_cols + 1) / 2 : c->o.max_cols;
+    int SA = (int)(Ra < maxr ? Ra : maxr);
     if (vec) SA = (int)Ra;
     int *ia = malloc((size_t)SA * sizeof *ia);
     int rows_all = 0;
@@ -410,7 +417,7 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
     if (!st->untrained) st->untrained = au_untrained(a) ? 1 : au_untrained(b) ? 1 : 0;
     st->verdict_use = !st->untrained && Ra >= 8 && Ca >= 8 && Ra * Ca >= 1024;
     {
-        int CA = C <= c->o.max_cols ? C : c->o.max_cols;
+        int CA = C <= maxc ? C : maxc;
         int *ja = malloc((size_t)CA * sizeof *ja), *rowmap = malloc((size_t)SA * sizeof *rowmap);
         int *colmap = malloc((size_t)CA * sizeof *colmap), *order = malloc((size_t)(SA > CA ? SA : CA) * sizeof *order);
         float *tmpf = malloc((size_t)(SA > CA ? SA : CA) * sizeof *tmpf);
@@ -433,7 +440,15 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
                     for (int64_t j = 0; j < Ca; j++) T[j * Ra + r] = B[r * Ca + j];
                 memcpy(B, T, (size_t)(Ra * Ca) * sizeof *T);
                 free(T);
-                evres e2 = search(&s, ia, rows_all, &pr, &pc);
+                evres e2;
+                if (big) { /* large: the transposed layout as stored only */
+                    for (int k = 0; k < SA; k++) rowmap[k] = ia[k];
+                    for (int j = 0; j < CA; j++) colmap[j] = ja[j];
+                    e2 = evaluate(&s, CA, CA == C);
+                    pr = pc = 0;
+                } else {
+                    e2 = search(&s, ia, rows_all, &pr, &pc);
+                }
                 if (e2.corr > e.corr) {
                     st->corr = e2.corr, st->resid = e2.resid, st->qnoise = e2.qnoise;
                     st->perm_rows = pr, st->perm_cols = pc, st->transposed = 1;

@@ -17,6 +17,7 @@
 
 #include "audit/audit_impl.h"
 #include "core/error.h"
+#include "kernels/kernels.h"
 
 const char *au_verdict_name(int v) {
     switch (v) {
@@ -132,7 +133,8 @@ int au_run(au_source *A, au_source *B, json_t *fp, int mask, const au_opts *o, a
     char line[512];
     for (int i = 0; i < na; i++) {
         au_comp_res *cr = &r->comp[ia[i].comp];
-        if (!cr->present_a) snprintf(cr->prefix_a, sizeof cr->prefix_a, "%s", ia[i].prefix);
+        if (!cr->present_a || (ia[i].layer >= 0 && strcmp(cr->prefix_a, ia[i].prefix) && !strcmp(cr->prefix_a, "lm_head.*")))
+            snprintf(cr->prefix_a, sizeof cr->prefix_a, "%s", ia[i].prefix);
         cr->present_a++;
         if (amatch[i] < 0) {
             cr->n_missing_b++;
@@ -147,7 +149,8 @@ int au_run(au_source *A, au_source *B, json_t *fp, int mask, const au_opts *o, a
     }
     for (int j = 0; j < nb; j++) {
         au_comp_res *cr = &r->comp[ib[j].comp];
-        if (!cr->present_b) snprintf(cr->prefix_b, sizeof cr->prefix_b, "%s", fp ? "(fingerprint)" : ib[j].prefix);
+        if (!cr->present_b || (!fp && ib[j].layer >= 0 && !strcmp(cr->prefix_b, "lm_head.*")))
+            snprintf(cr->prefix_b, sizeof cr->prefix_b, "%s", fp ? "(fingerprint)" : ib[j].prefix);
         cr->present_b++;
         if (!bmatch[j]) {
             cr->n_missing_a++;
@@ -175,7 +178,10 @@ int au_run(au_source *A, au_source *B, json_t *fp, int mask, const au_opts *o, a
         const au_item *a = r->pairs[i].a;
         int L = maxl[a->comp] + 1;
         if (a->layer < 0 || L < 2) continue;
-        for (int s = 1; s <= o->null_shifts && s < L; s++) {
+        /* deep stacks: one shift, and at most 12 layers spread evenly */
+        int shifts = L >= 8 ? 1 : o->null_shifts, step = L > 12 ? (L + 11) / 12 : 1;
+        if (a->layer % step) continue;
+        for (int s = 1; s <= shifts && s < L; s++) {
             int want = (a->layer + s) % L;
             for (int j = 0; j < r->n_pairs; j++) {
                 const au_item *b = r->pairs[j].a;
@@ -214,6 +220,7 @@ int au_run(au_source *A, au_source *B, json_t *fp, int mask, const au_opts *o, a
     memset(&ctx, 0, sizeof ctx);
     ctx.o = *o;
     ctx.pool = fp ? NULL : omnic_pool_new(o->threads);
+    kernels_init(); /* SIMD matmul for the matching products */
     int total = r->n_pairs + nn;
     if (fp) {
         ska = malloc(((size_t)r->n_pairs + 1) * AU_SKETCH * sizeof *ska);
