@@ -1,23 +1,27 @@
-/* cmd_info.c - `omnic info -m DIR [--json]`: what a model folder holds. */
+/* cmd_info.c - `omnic info -m DIR [--json] [--hash]`: what a model folder holds;
+ * --hash adds the weights' manifest digest (the one GET /v1/models reports). */
 #include <getopt.h>
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "audit/audit.h"
 #include "cli/common.h"
 #include "omnic.h"
 
 int cmd_info(int argc, char **argv) {
     const char *dir = NULL;
-    int json = 0;
-    static const struct option opts[] = {{"model", 1, 0, 'm'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int json = 0, hash = 0;
+    static const struct option opts[] = {{"model", 1, 0, 'm'}, {"json", 0, 0, 'j'}, {"hash", 0, 0, 'H'},
+                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "m:jh", opts, NULL)) != -1) {
         switch (o) {
         case 'm': dir = optarg; break;
         case 'j': json = 1; break;
-        case 'h': printf("usage: omnic info -m DIR [--json]\n"); return 0;
-        default: fprintf(stderr, "usage: omnic info -m DIR [--json]\n"); return 2;
+        case 'H': hash = 1; break;
+        case 'h': printf("usage: omnic info -m DIR [--json] [--hash]\n"); return 0;
+        default: fprintf(stderr, "usage: omnic info -m DIR [--json] [--hash]\n"); return 2;
         }
     }
     if (!dir) {
@@ -30,8 +34,14 @@ int cmd_info(int argc, char **argv) {
     int ctx = I->max_pos < 4096 ? I->max_pos : 4096;
     double kv = 2.0 * I->n_layers * ctx * I->n_kv_heads * I->head_dim * 4;
     double gib = 1024.0 * 1024 * 1024;
+    char digest[65] = "";
+    if (hash && audit_manifest_digest(dir, digest)) {
+        omnic_model_close(m);
+        return cli_fail();
+    }
     if (json) {
-        printf("{\"architecture\":\"%s\",\"model_type\":\"%s\",\"unified\":%s,\"vocab_size\":%d,\"hidden_size\":%d,"
+        if (hash) printf("{\"weights_sha256\":\"%s\",", digest);
+        printf("%s\"architecture\":\"%s\",\"model_type\":\"%s\",\"unified\":%s,\"vocab_size\":%d,\"hidden_size\":%d,"
                "\"num_hidden_layers\":%d,\"num_attention_heads\":%d,\"num_key_value_heads\":%d,\"head_dim\":%d,"
                "\"intermediate_size\":%d,\"max_position_embeddings\":%d,\"rms_norm_eps\":%g,\"rope_theta\":%g,"
                "\"embedding_multiplier\":%g,\"attention_multiplier\":%g,\"residual_multiplier\":%g,\"logits_scaling\":%g,"
@@ -39,7 +49,7 @@ int cmd_info(int argc, char **argv) {
                "\"weight_bytes\":%lld,\"dtypes\":\"%s\",\"files\":%d,\"kv_cache_bytes_at_%d\":%.0f,"
                "\"components\":{\"llm\":true,\"vision\":%s,\"audio\":%s,\"discrete_vision\":%s,\"discrete_audio\":%s,"
                "\"decoders\":%s}}\n",
-               I->arch, I->model_type, I->unified ? "true" : "false", I->vocab_size, I->hidden_size, I->n_layers,
+               hash ? "" : "{", I->arch, I->model_type, I->unified ? "true" : "false", I->vocab_size, I->hidden_size, I->n_layers,
                I->n_heads, I->n_kv_heads, I->head_dim, I->ffn_size, I->max_pos, I->rms_eps, I->rope_theta, I->emb_mult,
                I->attn_mult, I->res_mult, I->logit_scale, I->post_norm ? "true" : "false", I->tied ? "true" : "false",
                I->attn_bias ? "true" : "false", I->mlp_bias ? "true" : "false", (long long)I->n_params,
@@ -48,6 +58,7 @@ int cmd_info(int argc, char **argv) {
                I->has_discrete_audio ? "true" : "false", I->has_decoders ? "true" : "false");
     } else {
         printf("model:        %s\n", dir);
+        if (hash) printf("weights:      sha256:%s (manifest digest, see omnic hash)\n", digest);
         printf("architecture: %s (%s decoder%s)\n", I->arch, I->model_type, I->unified ? ", unified multimodal repo" : "");
         printf("layers %d, hidden %d, heads %d (kv %d, head_dim %d), ffn %d, vocab %d, max positions %d\n", I->n_layers,
                I->hidden_size, I->n_heads, I->n_kv_heads, I->head_dim, I->ffn_size, I->vocab_size, I->max_pos);

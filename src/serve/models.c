@@ -4,6 +4,13 @@
  * the random ids used in responses. */
 #include "serve/models.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "audit/audit.h"
+
+static void digest_start(serve_model *m, const char *dir);
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,10 +174,57 @@ int model_load(serve_model *m, const char *dir, const serve_cfg *cfg) {
         add_alias(m, "naver-hyperclovax/HyperCLOVAX-SEED-Omni-8B");
         add_alias(m, "HyperCLOVAX-SEED-Omni-8B");
     }
+    digest_start(m, m->dir);
     return OMNIC_OK;
 }
 
+/* The digest runs on its own detached thread (hashing a 16 GB checkpoint takes
+ * tens of seconds); the job is shared by the thread and the model, and freed by
+ * whichever lets go last. */
+struct digest_job {
+    char *path;
+    char hex[65];
+    atomic_int state;   /* 0 pending, 1 ready, -1 failed */
+    atomic_int refs;
+};
+
+static void digest_unref(struct digest_job *j) {
+    if (j && atomic_fetch_sub(&j->refs, 1) == 1) {
+        free(j->path);
+        free(j);
+    }
+}
+
+static void *digest_main(void *arg) {
+    struct digest_job *j = arg;
+    atomic_store(&j->state, audit_manifest_digest(j->path, j->hex) == 0 ? 1 : -1);
+    digest_unref(j);
+    return NULL;
+}
+
+static void digest_start(serve_model *m, const char *dir) {
+    struct digest_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(dir))) {
+        free(j);
+        return;
+    }
+    atomic_init(&j->refs, 2);
+    pthread_t th;
+    if (pthread_create(&th, NULL, digest_main, j)) {
+        free(j->path);
+        free(j);
+        return;
+    }
+    pthread_detach(th);
+    m->digest = j;
+}
+
+const char *serve_model_digest(const serve_model *m) {
+    return m->digest && atomic_load(&m->digest->state) == 1 ? m->digest->hex : NULL;
+}
+
 void model_free(serve_model *m) {
+    digest_unref(m->digest);
     sched_free(m->sched);
     prompt_model_free(m);
     omnic_tokenizer_free(m->tok);

@@ -37,20 +37,29 @@ static json_t *model_object(const serve_model *m, const char *id) {
                      "organization", "*", "group", "is_blocking", 0);
 }
 
+/* model_object + the weights' manifest digest (null while it is being computed):
+ * lets a client check which weights answer it (`omnic hash -m DIR` prints it). */
+static json_t *model_object_digest(const serve_model *m, const char *id) {
+    json_t *o = model_object(m, id);
+    const char *d = serve_model_digest(m);
+    if (o) json_object_set_new(o, "omnic_weights_sha256", d ? json_string(d) : json_null());
+    return o;
+}
+
 enum MHD_Result route_models(http_req *r, int track, const char *id) {
     server *s = r->srv;
     api_err e;
     if (id) { /* GET /v1/models/{id} */
         serve_model *m = server_find_model(s, TRACK_V1, id, &e);
         if (!m) return http_error(r, &e);
-        return http_json(r, 200, model_object(m, m->id));
+        return http_json(r, 200, model_object_digest(m, m->id));
     }
     json_t *data = json_array();
     if (track == TRACK_V1) {
-        for (int i = 0; i < s->n_models; i++) json_array_append_new(data, model_object(&s->models[i], s->models[i].id));
+        for (int i = 0; i < s->n_models; i++) json_array_append_new(data, model_object_digest(&s->models[i], s->models[i].id));
     } else {
         serve_model *m = server_find_model(s, track, NULL, &e);
-        if (m) json_array_append_new(data, model_object(m, server_model_name(m, track, NULL)));
+        if (m) json_array_append_new(data, model_object_digest(m, server_model_name(m, track, NULL)));
     }
     return http_json(r, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
 }

@@ -55,7 +55,12 @@ typedef struct serve_model {
     void *chat;                 /* prompt.c state (templates, parser tables) */
     sched *sched;
     long created;
+    struct digest_job *digest;  /* weights manifest SHA-256, computed in the background */
 } serve_model;
+
+/* The manifest digest of a model's weights (src/audit/audit.h) once computed:
+ * 64 hex digits, or NULL while pending / if it failed. */
+const char *serve_model_digest(const serve_model *m);
 
 typedef struct server {
     serve_cfg cfg;

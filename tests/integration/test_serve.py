@@ -216,6 +216,20 @@ def run_main(srv):
         st, _, j = srv.json("GET", "/v1/models/no-such-model")
         return check_error(st, j, 404, "NotFoundError", msg="The model `no-such-model` does not exist.")
 
+    @case("models/weights_digest")
+    def _():
+        want = subprocess.run([OMNIC, "hash", "-m", MODEL, "--digest-only", "--quiet"], capture_output=True,
+                              text=True, timeout=120).stdout.strip().split()[-1].replace("sha256:", "")
+        got = None
+        for _ in range(100):  # computed in the background after start
+            st, _, j = srv.json("GET", "/v1/models")
+            got = j["data"][0].get("omnic_weights_sha256")
+            if got:
+                break
+            time.sleep(0.1)
+        if not re.fullmatch(r"[0-9a-f]{64}", want or "") or got != want:
+            return "served %r, omnic hash %r" % (got, want)
+
     @case("models/a_b")
     def _():
         for pre, name in (("/a", "track_a_model"), ("/b", "track_b_model")):
