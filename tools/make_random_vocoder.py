@@ -70,8 +70,8 @@ def kaiser_sinc_filter():
     return torch.tensor(h, dtype=torch.float32).reshape(1, 1, 12)
 
 
-def _bn(sd, pre, c, g):
-    sd[pre + ".weight"] = 1.0 + 0.1 * torch.randn(c, generator=g)
+def _bn(sd, pre, c, g, scale=1.0):
+    sd[pre + ".weight"] = scale * (1.0 + 0.1 * torch.randn(c, generator=g))
     sd[pre + ".bias"] = 0.1 * torch.randn(c, generator=g)
     sd[pre + ".running_mean"] = 0.1 * torch.randn(c, generator=g)
     sd[pre + ".running_var"] = 0.5 + torch.rand(c, generator=g)
@@ -112,7 +112,7 @@ def _ecapa(sd, cfg, g):
     _bn(sd, p + "bn", 2 * c3, g)
     sd[p + "linear.weight"] = w(cfg["spk_emb_dim"], 2 * c3)
     sd[p + "linear.bias"] = 0.1 * torch.randn(cfg["spk_emb_dim"], generator=g)
-    _bn(sd, p + "bn_out", cfg["spk_emb_dim"], g)
+    _bn(sd, p + "bn_out", cfg["spk_emb_dim"], g, scale=0.3)
 
 
 def make_state(cfg, seed=0, wn="legacy", causal_buffers=None, post_gain=0.1):
