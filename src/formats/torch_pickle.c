@@ -129,6 +129,17 @@ static const char *op_name(int op) {
     case 'S': return "STRING";
     case 'U': return "SHORT_BINSTRING";
     case 0x8c: return "SHORT_BINUNICODE";
+    case 0x94: return "MEMOIZE";
+    case 0x95: return "FRAME";
+    case 'B': return "BINBYTES";
+    case 'C': return "SHORT_BINBYTES";
+    case 'I': return "INT";
+    case 'L': return "LONG";
+    case 'F': return "FLOAT";
+    case 'l': return "LIST";
+    case 'd': return "DICT";
+    case 'p': return "PUT";
+    case 'g': return "GET";
     default: return "unknown";
     }
 }
