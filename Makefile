@@ -2,7 +2,7 @@
 # normal build and again under AddressSanitizer + UBSan (build-san/).
 CC      ?= cc
 PKGS    := jansson libpcre2-8 libmicrohttpd libjpeg libpng libwebp libwebpdemux \
-           libavformat libavcodec libswscale libswresample libavutil libcurl
+           libavformat libavcodec libswscale libswresample libavutil libcurl zlib
 BUILD   ?= build
 SAN     ?= 0
 OPT     ?= -O2
