@@ -11,7 +11,7 @@ if command -v apt-get >/dev/null; then
     $SUDO apt-get install -y -qq --no-install-recommends \
         build-essential pkg-config libjansson-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev \
         libicu-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev \
-        libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libcurl4-openssl-dev \
+        libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libcurl4-openssl-dev zlib1g-dev \
         python3 python3-numpy python3-pil python3-torch python3-torchvision python3-torchaudio \
         python3-resampy ffmpeg >/dev/null
     command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
