@@ -4,8 +4,8 @@
  *                --out F.npy|F.wav [-t THREADS] [--timing]
  * .npy output: float32 [960*T] after the final tanh/clamp (before int16);
  * .wav output: 16-bit PCM mono 24 kHz (trunc(y*32767)). --ref-audio takes the
- * zero-shot archive and a .wav (24 kHz, or resampled) or a float32 24 kHz .npy;
- * other containers need the FFmpeg audio decoder (not wired in yet). */
+ * zero-shot archive and any audio file (decoded with FFmpeg, resampled to 24 kHz
+ * from the original bytes) or a float32 24 kHz .npy. */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "formats/npy.h"
 #include "formats/wav.h"
 #include "media/audio.h"
+#include "media/audio_info.h"
 #include "models/vocoder.h"
 
 static void usage(FILE *f) {
@@ -125,22 +126,22 @@ static int load_ref(const char *path, float **pcm, int64_t *n) {
         *n = a.n;
         return 0;
     }
-    int sr, rc = wav_read(path, pcm, n, &sr);
-    if (rc) {
-        if (rc == OMNIC_EFORMAT) return omnic_err(OMNIC_EUNSUP, "%s: only WAV or float32 .npy reference audio is read for now "
-                                                  "(other containers need the FFmpeg audio decoder)", path);
-        return rc;
+    /* any container, decoded and resampled to 24 kHz from the original bytes */
+    FILE *f = fopen(path, "rb");
+    if (!f) return omnic_err(OMNIC_EIO, "%s: cannot open", path);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = sz > 0 ? malloc((size_t)sz) : NULL;
+    size_t got = buf ? fread(buf, 1, (size_t)sz, f) : 0;
+    fclose(f);
+    if (!buf || got != (size_t)sz) {
+        free(buf);
+        return omnic_err(OMNIC_EIO, "%s: cannot read", path);
     }
-    if (sr != VOCODER_SR) {
-        float *r;
-        int64_t nr;
-        rc = omnic_resample(*pcm, *n, sr, VOCODER_SR, &r, &nr);
-        free(*pcm);
-        *pcm = NULL;
-        if (rc) return rc;
-        *pcm = r;
-        *n = nr;
-    }
+    int rc = omnic_audio_decode_sr(buf, got, path, VOCODER_REF_MAX_SECONDS * 20, VOCODER_SR, pcm, n);
+    free(buf);
+    if (rc) return rc;
     return 0;
 }
 

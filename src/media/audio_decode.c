@@ -173,7 +173,8 @@ static int supported_fmt(int fmt) {
 typedef struct dec_state {
     const char *name;
     int sr, ch;              /* from the first frame */
-    double max_out;          /* max samples at 16 kHz */
+    int out_sr;              /* output rate: 16 kHz for the encoders, 24 kHz for voice references */
+    double max_out;          /* max samples at out_sr */
     acc mono;
 } dec_state;
 
@@ -196,9 +197,9 @@ static int take_frame(dec_state *d, const AVFrame *fr) {
                          av_get_sample_fmt_name(fmt) ? av_get_sample_fmt_name(fmt) : "?");
     int ns = fr->nb_samples;
     if (ns <= 0) return 0;
-    if ((double)(d->mono.n + ns) * OMNIC_AUDIO_SR / d->sr > d->max_out)
+    if ((double)(d->mono.n + ns) * d->out_sr / d->sr > d->max_out)
         return omnic_err(OMNIC_EINVAL, "%s: audio longer than the maximum of %.1f s", d->name,
-                         d->max_out / OMNIC_AUDIO_SR);
+                         d->max_out / d->out_sr);
     if (acc_grow(&d->mono, ns)) return omnic_err(OMNIC_ENOMEM, "%s: out of memory decoding audio", d->name);
     float *o = d->mono.x + d->mono.n;
     for (int k = 0; k < ns; k++) {
@@ -225,7 +226,7 @@ static int drain(dec_state *d, AVCodecContext *cc, AVFrame *fr) {
     }
 }
 
-static int decode_src(io_src *src, const char *name, double max_seconds, float **pcm, int64_t *n,
+static int decode_src(io_src *src, const char *name, double max_seconds, int out_sr, float **pcm, int64_t *n,
                       omnic_audio_info *info) {
     *pcm = NULL;
     *n = 0;
@@ -236,7 +237,8 @@ static int decode_src(io_src *src, const char *name, double max_seconds, float *
 
     char eb[384];
     int rc = 0, r;
-    dec_state d = {.name = name, .max_out = floor(max_seconds * OMNIC_AUDIO_SR)};
+    dec_state d = {.name = name, .out_sr = out_sr, .max_out = floor(max_seconds * out_sr)};
+    const int64_t min_out = (int64_t)OMNIC_AUDIO_MIN_SAMPLES * out_sr / OMNIC_AUDIO_SR;
     AVFormatContext *fc = NULL;
     AVCodecContext *cc = NULL;
     AVPacket *pkt = NULL;
@@ -349,17 +351,17 @@ static int decode_src(io_src *src, const char *name, double max_seconds, float *
     }
     float *y;
     int64_t ny;
-    if ((rc = omnic_resample(d.mono.x, d.mono.n, d.sr, OMNIC_AUDIO_SR, &y, &ny))) goto done;
-    if (ny < OMNIC_AUDIO_MIN_SAMPLES) {
+    if ((rc = omnic_resample(d.mono.x, d.mono.n, d.sr, out_sr, &y, &ny))) goto done;
+    if (ny < min_out) {
         free(y);
-        rc = omnic_err(OMNIC_EINVAL, "%s: audio too short: %lld samples at 16 kHz (%.4f s; the minimum is %d)", name,
-                       (long long)ny, (double)ny / OMNIC_AUDIO_SR, OMNIC_AUDIO_MIN_SAMPLES);
+        rc = omnic_err(OMNIC_EINVAL, "%s: audio too short: %lld samples at %d Hz (%.4f s; the minimum is %lld)", name,
+                       (long long)ny, out_sr, (double)ny / out_sr, (long long)min_out);
         goto done;
     }
     if ((double)ny > d.max_out) {
         free(y);
         rc = omnic_err(OMNIC_EINVAL, "%s: audio of %.2f s is longer than the maximum of %.1f s", name,
-                       (double)ny / OMNIC_AUDIO_SR, max_seconds);
+                       (double)ny / out_sr, max_seconds);
         goto done;
     }
     if (info) {
@@ -389,7 +391,16 @@ int omnic_audio_decode_info(const uint8_t *buf, size_t len, const char *name, do
     if (!name) name = "audio";
     if (!buf && len) return omnic_err(OMNIC_EINVAL, "%s: no data", name);
     io_src src = {.buf = buf, .size = (int64_t)len};
-    return decode_src(&src, name, max_seconds, pcm, n, info);
+    return decode_src(&src, name, max_seconds, OMNIC_AUDIO_SR, pcm, n, info);
+}
+
+int omnic_audio_decode_sr(const uint8_t *buf, size_t len, const char *name, double max_seconds, int out_sr,
+                          float **pcm, int64_t *n) {
+    if (!name) name = "audio";
+    if (!buf && len) return omnic_err(OMNIC_EINVAL, "%s: no data", name);
+    if (out_sr < 8000 || out_sr > 192000) return omnic_err(OMNIC_EINVAL, "%s: output rate %d Hz", name, out_sr);
+    io_src src = {.buf = buf, .size = (int64_t)len};
+    return decode_src(&src, name, max_seconds, out_sr, pcm, n, NULL);
 }
 
 int omnic_audio_load_info(const char *path, double max_seconds, float **pcm, int64_t *n,
@@ -404,7 +415,7 @@ int omnic_audio_load_info(const char *path, double max_seconds, float **pcm, int
         return omnic_err(OMNIC_EIO, "%s: not a regular file", path);
     }
     io_src src = {.f = f, .size = (int64_t)sb.st_size};
-    int rc = decode_src(&src, path, max_seconds, pcm, n, info);
+    int rc = decode_src(&src, path, max_seconds, OMNIC_AUDIO_SR, pcm, n, info);
     fclose(f);
     return rc;
 }

@@ -25,6 +25,11 @@ int omnic_audio_decode_info(const uint8_t *buf, size_t len, const char *name, do
 int omnic_audio_load_info(const char *path, double max_seconds, float **pcm, int64_t *n,
                           omnic_audio_info *info);
 
+/* Decode at another output rate (the zero-shot vocoder's 24 kHz reference,
+ * audio.md §10.2, re-decoded from the original bytes); same rules otherwise. */
+int omnic_audio_decode_sr(const uint8_t *buf, size_t len, const char *name, double max_seconds, int out_sr,
+                          float **pcm, int64_t *n);
+
 /* §2.3 discrete path: chunks of 1 280 000 samples; a tail shorter than
  * OMNIC_AUDIO_S3_MIN_TAIL joins the chunk before it (N <= 1 280 000: one chunk).
  * Writes at most max (start, length) pairs; returns the number of chunks. */
