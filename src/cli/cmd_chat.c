@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/speak_out.h"
 #include "omnic.h"
 #include "text/chat.h"
 #include "text/output_parser.h"
@@ -41,6 +42,15 @@ typedef struct {
     int n_media, n_media_cached;
     struct { int kind; char *path; } pending[16]; /* attached to the next message (owned copies) */
     int n_pending;
+    const char *dir;
+    size_t gen_start;      /* cached[gen_start..n_cached): the last answer's tokens */
+    int32_t *forced;       /* TEST ONLY (OMNIC_TEST_FORCE): the answer's tokens */
+    size_t n_forced;
+    const char *speak;     /* --speak OUT: synthesize the answer's speech units */
+    const char *voice;     /* --voice NAME|INDEX */
+    int clone;             /* --clone: the last input audio is the voice reference */
+    char *last_audio;      /* path of the last --audio / /audio item, or --ref-audio */
+    int ref_given;         /* --ref-audio: keep it over the inputs */
 } chat_state;
 
 static const char *kind_name(int kind) {
@@ -70,6 +80,10 @@ static json_t *user_message(chat_state *s, const char *text) {
             return NULL;
         }
         n_new++;
+        if (kind == OMNIC_MEDIA_AUDIO && !s->ref_given) {
+            free(s->last_audio);
+            s->last_audio = strdup(path);
+        }
         if (kind == OMNIC_MEDIA_AUDIO) {
             const char *dot = strrchr(path, '.');
             json_array_append_new(parts, json_pack("{s:s,s:{s:s,s:s}}", "type", "input_audio", "input_audio", "data", "",
@@ -177,8 +191,10 @@ static int chat_turn(chat_state *s) {
     long produced = 0;
     out_delta d;
     rc = 0;
+    s->gen_start = s->n_cached;
     for (; produced < s->max_tokens; produced++) {
         int32_t next = omnic_sampler_sample(s->smp, s->logits);
+        if (s->forced) next = (size_t)produced < s->n_forced ? s->forced[produced] : -1;
         int stop = next < 0;
         for (int i = 0; i < s->n_stops; i++) stop |= next == s->stops[i];
         if (stop) break;
@@ -233,11 +249,15 @@ static void usage(FILE *f) {
     fprintf(f, "usage: omnic chat -m DIR [-p TEXT] [--system TEXT] [--think on|off] [--family F] [-n N]\n"
                "                  [--temp T] [--top-p P] [--top-k K] [--seed S] [-t THREADS] [--ctx N]\n"
                "                  [--image F] [--video F] [--audio F]   (repeatable; attached to -p / the first message)\n"
+               "                  [--speak OUT.wav|.mp3|.flac|.opus|.aac|.pcm|.npy [--voice NAME|INDEX] [--clone]]\n"
+               "  --speak: synthesize the answer's speech units (Omni-8B) with its vocoder; --clone: in the voice\n"
+               "           of the last --audio input (zero-shot archive); --ref-audio F: clone F instead\n"
                "  interactive commands: /reset  /system TEXT  /think on|off  /image PATH  /video PATH\n"
                "                        /audio PATH  /quit\n");
 }
 
-enum { O_SYS = 256, O_THINK, O_FAM, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_CTX, O_NOCOLOR, O_IMG, O_VID, O_AUD, O_KV };
+enum { O_SYS = 256, O_THINK, O_FAM, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_CTX, O_NOCOLOR, O_IMG, O_VID, O_AUD, O_KV,
+       O_SPEAK, O_VOICE, O_CLONE, O_REF };
 
 static int attach(chat_state *s, int kind, const char *path) {
     if (s->n_pending == 16) {
@@ -267,7 +287,8 @@ int cmd_chat(int argc, char **argv) {
         {"family", 1, 0, O_FAM}, {"max-tokens", 1, 0, 'n'}, {"temp", 1, 0, O_TEMP}, {"top-p", 1, 0, O_TOPP},
         {"top-k", 1, 0, O_TOPK}, {"seed", 1, 0, O_SEED}, {"threads", 1, 0, 't'}, {"ctx", 1, 0, O_CTX}, {"kv-type", 1, 0, O_KV},
         {"no-color", 0, 0, O_NOCOLOR}, {"chat", 0, 0, 'c'}, {"image", 1, 0, O_IMG}, {"video", 1, 0, O_VID},
-        {"audio", 1, 0, O_AUD}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"audio", 1, 0, O_AUD}, {"speak", 1, 0, O_SPEAK}, {"voice", 1, 0, O_VOICE}, {"clone", 0, 0, O_CLONE}, {"ref-audio", 1, 0, O_REF},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "m:p:n:t:ch", opts, NULL)) != -1) {
@@ -290,6 +311,14 @@ int cmd_chat(int argc, char **argv) {
         case O_SEED: if (cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &lv)) return 2; sp.seed = (uint64_t)lv; break;
         case O_NOCOLOR: s.color = 0; break;
         case O_KV: if (cli_parse_kv(optarg, &kv)) return 2; break;
+        case O_SPEAK: s.speak = optarg; break;
+        case O_VOICE: s.voice = optarg; break;
+        case O_CLONE: s.clone = 1; break;
+        case O_REF:
+            free(s.last_audio);
+            s.last_audio = strdup(optarg);
+            s.clone = s.ref_given = 1;
+            break;
         case O_IMG: if (attach(&s, OMNIC_MEDIA_IMAGE, optarg)) return 2; break;
         case O_VID: if (attach(&s, OMNIC_MEDIA_VIDEO, optarg)) return 2; break;
         case O_AUD: if (attach(&s, OMNIC_MEDIA_AUDIO, optarg)) return 2; break;
@@ -303,6 +332,11 @@ int cmd_chat(int argc, char **argv) {
         return 2;
     }
     int rc = 1;
+    s.dir = dir;
+    if (s.speak && !prompt) {
+        fprintf(stderr, "omnic chat: --speak needs -p TEXT (one turn)\n");
+        return 2;
+    }
     if (omnic_model_open(dir, (int)threads, &s.m) || omnic_tokenizer_load(dir, &s.tok) || chat_load(dir, family, &s.tpl)) {
         cli_fail();
         goto done;
@@ -320,11 +354,21 @@ int cmd_chat(int argc, char **argv) {
     s.history = json_array();
     if (!s.logits || !s.history) goto done;
     set_system(&s, sys);
+    const char *force = getenv("OMNIC_TEST_FORCE");
+    if (force) {
+        if (omnic_tokenize(s.tok, force, strlen(force), 1, &s.forced, &s.n_forced)) {
+            cli_fail();
+            goto done;
+        }
+    }
     if (prompt) {
         json_t *um = user_message(&s, prompt);
         if (!um) goto done;
         json_array_append_new(s.history, um);
         rc = chat_turn(&s);
+        if (!rc && s.speak)
+            rc = speak_answer(s.m, s.tok, s.dir, s.cached + s.gen_start, s.n_cached - s.gen_start, s.voice,
+                              s.clone ? s.last_audio : NULL, s.speak);
         goto done;
     }
     fprintf(stderr, "omnic chat: %s (%s format). /reset /system TEXT /think on|off /quit\n", dir, chat_family(s.tpl));
@@ -383,6 +427,8 @@ int cmd_chat(int argc, char **argv) {
     rc = 0;
 done:
     clear_pending(&s);
+    free(s.forced);
+    free(s.last_audio);
     while (s.n_media) omnic_media_free(s.media[--s.n_media]);
     free(s.media);
     json_decref(s.history);

@@ -16,6 +16,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
+int cmd_speak(int argc, char **argv);
 int cmd_vocode(int argc, char **argv);
 int cmd_voices(int argc, char **argv);
 int cmd_video(int argc, char **argv);

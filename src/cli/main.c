@@ -23,6 +23,7 @@ static const struct {
     {"embed", cmd_embed, "encode an image/video/audio file to the rows the LLM sees (.npy)"},
     {"image", cmd_image, "decode/resize/patchify an image as the vision path does (.npy)"},
     {"transcribe", cmd_transcribe, "speech to text with an audio-capable model (Omni-8B)"},
+    {"speak", cmd_speak, "text to speech with Omni-8B and its vocoder (.wav/.mp3/...)"},
     {"vocode", cmd_vocode, "speech units -> 24 kHz waveform with the Omni vocoder (.npy/.wav)"},
     {"voices", cmd_voices, "list the vocoder's preset voices"},
     {"video", cmd_video, "sample/resize/patchify a video as the vision path does (.npy)"},

@@ -281,6 +281,35 @@ def main():
         p = run(["transcribe", "-m", O, wav, "-n", "3"], ok=False)
         report("cli/transcribe", p.returncode == 0, p.stderr.strip()[-300:])
 
+        # ---- speech output (CLI): the answer is forced to a unit block (OMNIC_TEST_FORCE,
+        # test only); its units must come out through the folder's vocoder exactly as
+        # `omnic vocode` renders them (the vocoder itself: test_vocoder.py)
+        tool("make_random_vocoder.py", ["--omni-dir", O, "--seed", "8"])
+        tool("make_random_vocoder.py", ["--omni-dir", O, "--seed", "9", "--zero-shot"])
+        units = [12, 345, 6000, 7, 7, 1234, 42, 999, 3000, 5]
+        force = "<user_transcript>hi</user_transcript>\n<audio_decoder_call>\n<speaker_info>{}</speaker_info>\n" + \
+            "".join("<|audio%04d|>" % u for u in units)
+        env = dict(os.environ, OMNIC_TEST_FORCE=force)
+        sw, rw = os.path.join(tmp, "speak.wav"), os.path.join(tmp, "ref.wav")
+        p = subprocess.run([OMNIC, "speak", "-m", O, "안녕하세요", "-o", sw, "--voice", "fkms"], capture_output=True,
+                           text=True, env=env, timeout=300)
+        run(["vocode", "-m", O, "--units", ",".join(map(str, units)), "--voice", "fkms", "--out", rw])
+        same = p.returncode == 0 and os.path.exists(sw) and open(sw, "rb").read() == open(rw, "rb").read()
+        with wave.open(rw) as w:
+            nfr, rate = w.getnframes(), w.getframerate()
+        report("cli/speak_wav", same and nfr == 960 * len(units) and rate == 24000,
+               "%d samples at %d Hz; %s" % (nfr, rate, p.stderr.strip()[-200:]))
+        cw, crw = os.path.join(tmp, "clone.wav"), os.path.join(tmp, "clone_ref.wav")
+        p = subprocess.run([OMNIC, "run", "-m", O, "--chat", "--audio", wav, "-p", "대답해 줘", "--speak", cw, "--clone"],
+                           capture_output=True, text=True, env=env, timeout=300)
+        run(["vocode", "-m", O, "--units", ",".join(map(str, units)), "--ref-audio", wav, "--out", crw])
+        same = p.returncode == 0 and os.path.exists(cw) and open(cw, "rb").read() == open(crw, "rb").read()
+        report("cli/speech_to_speech_clone", same, p.stderr.strip()[-200:])
+        env2 = dict(os.environ, OMNIC_TEST_FORCE="no speech here")
+        p = subprocess.run([OMNIC, "speak", "-m", O, "x", "-o", os.path.join(tmp, "none.wav")], capture_output=True,
+                           text=True, env=env2, timeout=300)
+        report("cli/speak_without_units_fails", p.returncode != 0 and "speech unit" in p.stderr, p.stderr.strip()[-200:])
+
         # ---- server + openai client
         servers = []
         try:
