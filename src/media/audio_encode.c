@@ -58,11 +58,12 @@ const char *omnic_audio_format_ext(const char *format) {
 
 /* ---- int16 (audio.md 9.9) ------------------------------------------------------- */
 
+/* The product is rounded to float32 first, as NumPy's float32 array * 32767 is. */
 int16_t omnic_audio_s16(float y) {
     if (!(y == y)) return 0;  /* NaN */
-    double v = (double)y * 32767.0;
-    if (v >= 32767.0) return 32767;
-    if (v <= -32768.0) return -32768;
+    float v = y * 32767.0f;
+    if (v >= 32767.0f) return 32767;
+    if (v <= -32768.0f) return -32768;
     return (int16_t)v;  /* C conversion truncates toward zero */
 }
 

@@ -10,11 +10,14 @@
  *         (the MPEG-2 Layer III maximum, which is what LAME gives for "320k" at
  *         24 kHz); a LAME/Xing header carries the encoder delay in one-shot output.
  *   flac  FFmpeg's flac encoder, s16, lossless.
- *   opus  libopus in Ogg, 64 kb/s, application audio; 8/12/16/24/48 kHz native,
- *         other rates resampled to 48 kHz with libswresample.
+ *   opus  libopus in Ogg, 64 kb/s, application audio; 8/12/16/24/48 kHz native.
  *   aac   FFmpeg's native AAC-LC (float planar input: s16 / 32768), 96 kb/s, ADTS.
- * mp3 and aac encoders accept their standard rate lists; another input rate is
- * resampled to the nearest supported rate above it (libswresample).
+ * An input rate an encoder does not list is resampled (libswresample) to the
+ * smallest listed rate above it (e.g. 22050 -> 24000 for opus), else the largest.
+ * Decoded lengths: wav/pcm/flac/opus exactly n (opus: n >= one 20 ms frame); mp3
+ * one-shot n (LAME header), streamed + LAME's 1105-sample delay and padding; ADTS
+ * AAC cannot signal the encoder's 1024-sample priming: + 1024 and padding to a
+ * 1024-sample frame.
  *
  * Limits: 8000 <= sr <= 192000; n <= sr * OMNIC_AUDIO_ENC_MAX_SECONDS (a larger
  * request is OMNIC_EINVAL, nothing is allocated). n == 0 gives a valid empty file. */
