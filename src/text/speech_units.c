@@ -325,7 +325,7 @@ int speech_units_from_ids(const speech_unit_map *m, const int32_t *ids, size_t n
             return omnic_err(OMNIC_ENOMEM, "speech units: out of memory");
         }
     }
-    if (nd) omnic_log(1, "speech units: dropped %d <|audio6561|> token(s)", nd);
+    if (nd) omnic_log(2, "speech units: dropped %d <|audio6561|> token(s)", nd);
     *units = v.p;
     *n_units = v.n;
     if (n_dropped) *n_dropped = nd;
@@ -693,7 +693,7 @@ int speech_parse_finish(speech_parse *p, const speech_result **out) {
     if (r->triggered) {
         r->reject = count_check(p->matches.p, p->matches.n);
         if (!r->reject && p->units.n < SPEECH_MIN_UNITS) r->reject = R_RANGE;
-        if (p->n_dropped) omnic_log(1, "speech units: dropped %d out-of-range unit token(s)", p->n_dropped);
+        if (p->n_dropped) omnic_log(2, "speech units: dropped %d out-of-range unit token(s)", p->n_dropped);
         if (find_speaker_info(p, s, &L)) return omnic_err(OMNIC_ENOMEM, "speech units: out of memory");
     } else {
         r->reject = R_NONE;
