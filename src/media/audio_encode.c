@@ -522,6 +522,7 @@ int omnic_audio_encode(const float *x, int64_t n, int sr, const char *format, ui
     if ((rc = stream_new(format, sr, 1, &s))) return rc;
     if (!(rc = feed(s, x, n)) && !(rc = finish(s))) {
         ff_close(s);  /* nothing more is written */
+        if (!s->buf && !(s->buf = malloc(1))) rc = omnic_err(OMNIC_ENOMEM, "audio encode (%s): out of memory", f->name);
         *out = s->buf;
         *len = s->len;
         s->buf = NULL;
