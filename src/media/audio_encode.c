@@ -83,11 +83,13 @@ static int check_args(const fmtinfo *f, const char *format, int sr) {
     return OMNIC_OK;
 }
 
-static int check_len(const fmtinfo *f, int sr, int64_t total) {
-    if (total < 0) return omnic_err(OMNIC_EINVAL, "audio encode (%s): negative sample count", f->name);
-    if (total > (int64_t)sr * OMNIC_AUDIO_ENC_MAX_SECONDS)
-        return omnic_err(OMNIC_EINVAL, "audio encode (%s): %lld samples exceed the %d s limit", f->name,
-                         (long long)total, OMNIC_AUDIO_ENC_MAX_SECONDS);
+/* have: samples already taken (0 <= have <= the limit), n: more. */
+static int check_len(const fmtinfo *f, int sr, int64_t have, int64_t n) {
+    if (n < 0) return omnic_err(OMNIC_EINVAL, "audio encode (%s): negative sample count", f->name);
+    int64_t max = (int64_t)sr * OMNIC_AUDIO_ENC_MAX_SECONDS;
+    if (n > max - have)
+        return omnic_err(OMNIC_EINVAL, "audio encode (%s): more than %lld samples (the %d s limit)", f->name,
+                         (long long)max, OMNIC_AUDIO_ENC_MAX_SECONDS);
     return OMNIC_OK;
 }
 
@@ -425,7 +427,7 @@ static int feed(audio_enc_stream *s, const float *x, int64_t n) {
         return omnic_err(OMNIC_EINVAL, "audio encode (%s): stream %s", s->f->name,
                          s->failed ? "failed earlier" : "already finished");
     if (n < 0 || (n > 0 && !x)) return omnic_err(OMNIC_EINVAL, "audio encode (%s): bad sample buffer", s->f->name);
-    int rc = check_len(s->f, s->sr, s->n_in + n);
+    int rc = check_len(s->f, s->sr, s->n_in, n);
     if (rc) return rc;
     s->n_in += n;
     for (int64_t i = 0; i < n; i += BLOCK) {
@@ -496,7 +498,7 @@ int omnic_audio_encode(const float *x, int64_t n, int sr, const char *format, ui
     const fmtinfo *f = find_format(format);
     int rc = check_args(f, format, sr);
     if (rc) return rc;
-    if ((rc = check_len(f, sr, n))) return rc;
+    if ((rc = check_len(f, sr, 0, n))) return rc;
     if (n > 0 && !x) return omnic_err(OMNIC_EINVAL, "audio encode (%s): no samples", f->name);
     if (mime) *mime = f->mime;
 

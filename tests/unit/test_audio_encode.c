@@ -139,6 +139,11 @@ static void test_stream_exact(void **st) {
     assert_int_equal(audio_enc_stream_feed(s, x, (int64_t)8000 * OMNIC_AUDIO_ENC_MAX_SECONDS + 1, &b, &l),
                      OMNIC_EINVAL);
     audio_enc_stream_free(s);
+    assert_int_equal(audio_enc_stream_new("mp3", 8000, &s, NULL), 0);
+    assert_int_equal(audio_enc_stream_feed(s, x, 4, &b, &l), 0);
+    assert_int_equal(audio_enc_stream_feed(s, x, INT64_MAX, &b, &l), OMNIC_EINVAL);
+    assert_non_null(strstr(omnic_errmsg(), "mp3"));
+    audio_enc_stream_free(s);
     /* lossy stream, fed in odd pieces, then freed without finishing */
     assert_int_equal(audio_enc_stream_new("opus", 24000, &s, NULL), 0);
     assert_int_equal(audio_enc_stream_feed(s, x, 1234, &b, &l), 0);
