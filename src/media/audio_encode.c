@@ -58,13 +58,14 @@ const char *omnic_audio_format_ext(const char *format) {
 
 /* ---- int16 (audio.md 9.9) ------------------------------------------------------- */
 
-/* The product is rounded to float32 first, as NumPy's float32 array * 32767 is. */
+/* The product is rounded to float32 first, as NumPy's float32 array * 32767 is;
+ * y is clipped to [-1, 1] first (the vocoder's own clamp; formats/wav.c does the
+ * same), NaN gives 0. */
 int16_t omnic_audio_s16(float y) {
-    if (!(y == y)) return 0;  /* NaN */
-    float v = y * 32767.0f;
-    if (v >= 32767.0f) return 32767;
-    if (v <= -32768.0f) return -32768;
-    return (int16_t)v;  /* C conversion truncates toward zero */
+    if (!(y == y)) return 0;
+    if (y > 1.0f) y = 1.0f;
+    if (y < -1.0f) y = -1.0f;
+    return (int16_t)(y * 32767.0f);  /* C conversion truncates toward zero */
 }
 
 void omnic_audio_to_s16(const float *x, int64_t n, int16_t *out) {

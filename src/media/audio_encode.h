@@ -3,7 +3,7 @@
  * opus (Ogg Opus; "ogg" is an alias), aac (ADTS).
  *
  * Every format starts from the same int16 samples s = trunc(y * 32767) (audio.md 9.9;
- * NaN -> 0, values beyond +-1 saturate). wav (RIFF PCM16 mono) and pcm (raw s16le)
+ * float32 product; y clipped to [-1, 1] first, NaN -> 0). wav (RIFF PCM16 mono) and pcm (raw s16le)
  * are written here; the others go through libavcodec/libavformat into memory.
  * Encoder choices (all take 24 kHz natively, so nothing is resampled at 24 kHz):
  *   mp3   libmp3lame, 320 kb/s where the rate allows it (>= 32 kHz), else 160 kb/s

@@ -64,10 +64,10 @@ def run(args, expect_ok=True):
 
 def ref_s16(y):
     """audio.md 9.9 as NumPy does it: float32 product, truncation toward zero. The
-    engine's conventions beyond |y| <= 1: saturation, NaN -> 0."""
-    v = y.astype(np.float32) * np.float32(32767)
-    v = np.where(np.isnan(v), np.float32(0), v)
-    v = np.clip(v, -32768, 32767)
+    engine's conventions outside |y| <= 1: clip y to [-1, 1] first, NaN -> 0."""
+    y = np.clip(y.astype(np.float32), np.float32(-1), np.float32(1))
+    y = np.where(np.isnan(y), np.float32(0), y)
+    v = y * np.float32(32767)
     return np.trunc(v).astype(np.int16)
 
 

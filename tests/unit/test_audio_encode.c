@@ -23,12 +23,12 @@ static void test_s16(void **st) {
     assert_int_equal(omnic_audio_s16(1.0f), 32767);
     assert_int_equal(omnic_audio_s16(-1.0f), -32767);
     assert_int_equal(omnic_audio_s16(2.0f), 32767);
-    assert_int_equal(omnic_audio_s16(-2.0f), -32768);
+    assert_int_equal(omnic_audio_s16(-2.0f), -32767);
     assert_int_equal(omnic_audio_s16(0.5f), 16383);   /* 16383.5 truncated */
     assert_int_equal(omnic_audio_s16(-0.5f), -16383);
     assert_int_equal(omnic_audio_s16(NAN), 0);
     assert_int_equal(omnic_audio_s16(INFINITY), 32767);
-    assert_int_equal(omnic_audio_s16(-INFINITY), -32768);
+    assert_int_equal(omnic_audio_s16(-INFINITY), -32767);
     assert_int_equal(omnic_audio_s16(1e-9f), 0);
 }
 
