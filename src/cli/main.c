@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cmd_encode_audio.h"
 #include "cli/commands.h"
 #include "omnic.h"
 
@@ -29,6 +30,7 @@ static const struct {
     {"video", cmd_video, "sample/resize/patchify a video as the vision path does (.npy)"},
     {"audio", cmd_audio, "decode/resample an audio file, log-mel features (.npy)"},
     {"audit", cmd_audit, "compare two checkpoints' weights: provenance per component"},
+    {"encode-audio", cmd_encode_audio, "float samples (.npy) -> wav/pcm/mp3/flac/opus/aac"},
     {"hash", cmd_hash, "SHA-256 manifest of a model, per file and per tensor"},
 };
 
