@@ -8,8 +8,10 @@
 #include "cli/common.h"
 #include "formats/npy.h"
 #include "formats/wav.h"
+#include "media/audio_encode.h"
 #include "media/audio_info.h"
 #include "models/vocoder.h"
+#include "text/speech_units.h"
 
 static const char *ext_of(const char *p) {
     const char *d = strrchr(p, '.');
@@ -23,8 +25,22 @@ static int write_audio(const char *out, const float *y, int64_t n) {
         return npy_write(out, "<f4", y, 1, shape) ? cli_fail() : 0;
     }
     if (!strcmp(ext, "wav")) return wav_write_pcm16(out, y, n, VOCODER_SR) ? cli_fail() : 0;
-    fprintf(stderr, "omnic: %s: unsupported output format '.%s' (SPEAK_FORMATS_PENDING)\n", out, ext);
-    return 1;
+    if (!omnic_audio_format_known(ext)) {
+        fprintf(stderr, "omnic: %s: unknown audio format '.%s' (wav, pcm, mp3, flac, opus, ogg, aac, npy)\n", out, ext);
+        return 1;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (omnic_audio_encode(y, n, VOCODER_SR, ext, &buf, &len, NULL)) return cli_fail();
+    FILE *f = fopen(out, "wb");
+    int ok = f && fwrite(buf, 1, len, f) == len;
+    ok = f && fclose(f) == 0 && ok;
+    free(buf);
+    if (!ok) {
+        fprintf(stderr, "omnic: %s: cannot write\n", out);
+        return 1;
+    }
+    return 0;
 }
 
 static int read_file(const char *path, uint8_t **buf, size_t *len) {
@@ -42,26 +58,31 @@ static int read_file(const char *path, uint8_t **buf, size_t *len) {
 int speak_answer(omnic_model *m, const omnic_tokenizer *tok, const char *dir, const int32_t *ids, size_t n,
                  const char *voice, const char *ref_audio, const char *out) {
     (void)m;
-    int32_t base = omnic_token_id(tok, "<|audio0000|>");
-    if (base < 0) {
+    speech_unit_map um;
+    if (speech_unit_map_from_tokenizer(&um, tok)) {
         fprintf(stderr, "omnic: this model has no speech unit tokens (<|audio0000|>): it cannot speak\n");
         return 1;
     }
-    int32_t *units = malloc((n ? n : 1) * sizeof *units);
-    if (!units) return 1;
-    int nu = 0;
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] >= base && ids[i] < base + 6561) units[nu++] = ids[i] - base;
-    /* the speaker info the answer carries picks the preset voice if none is given */
+    int32_t *units = NULL;
+    int nu = 0, dropped = 0;
+    int e = speech_units_from_ids(&um, ids, n, &units, &nu, &dropped);
+    speech_unit_map_free(&um);
+    if (e) return cli_fail();
+    /* the speaker info the answer carries (api.md 8.2.2 step 3) picks the preset voice
+     * when none is given */
     char *text = NULL;
     size_t tl = 0;
-    char info_voice[32] = "";
-    if (!voice && omnic_detokenize(tok, ids, n, 0, &text, &tl) == 0) {
-        /* SPEAKER_INFO_PENDING */
+    speech_info info = {0};
+    if (omnic_detokenize(tok, ids, n, 0, &text, &tl) == 0) {
+        speech_parse *sp = speech_parse_new();
+        const speech_result *r;
+        if (sp && !speech_parse_feed(sp, text, tl) && !speech_parse_finish(sp, &r)) info = r->info;
+        speech_parse_free(sp);
         free(text);
     }
-    if (nu < 3) {
-        fprintf(stderr, "omnic: the answer holds %d speech unit(s): no speech to synthesize (at least 3 needed)\n", nu);
+    const char *why = speech_units_check(units, nu);
+    if (why) {
+        fprintf(stderr, "omnic: no speech to synthesize: %s (%d unit(s) in the answer)\n", why, nu);
         free(units);
         return 1;
     }
@@ -90,7 +111,13 @@ int speak_answer(omnic_model *m, const omnic_tokenizer *tok, const char *dir, co
             cli_fail();
             goto done;
         }
-        const char *want = voice ? voice : info_voice[0] ? info_voice : "fkms";
+        const char *names[256];
+        int nn = vocoder_num_speakers(v) < 256 ? vocoder_num_speakers(v) : 256, na = 0;
+        for (int i = 0; i < nn; i++)
+            if (vocoder_speaker_name(v, i)) names[na++] = vocoder_speaker_name(v, i);
+        speech_voice ch;
+        speech_choose_voice(&info, SPEECH_RULE_CONTENT, 0, 0, 42, names, na, &ch);
+        const char *want = voice ? voice : ch.preset ? ch.preset : SPEECH_DEFAULT_VOICE;
         int idx = 0;
         if (vocoder_find_speaker(v, want, &idx)) {
             if (voice) { cli_fail(); goto done; }

@@ -299,6 +299,15 @@ def main():
             nfr, rate = w.getnframes(), w.getframerate()
         report("cli/speak_wav", same and nfr == 960 * len(units) and rate == 24000,
                "%d samples at %d Hz; %s" % (nfr, rate, p.stderr.strip()[-200:]))
+        for fmt in ("mp3", "flac", "opus", "aac"):
+            fo = os.path.join(tmp, "speak." + fmt)
+            p = subprocess.run([OMNIC, "speak", "-m", O, "안녕", "-o", fo], capture_output=True, text=True, env=env,
+                               timeout=300)
+            pr = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=sample_rate,channels", "-of",
+                                 "json", fo], capture_output=True, text=True) if p.returncode == 0 else None
+            st = json.loads(pr.stdout)["streams"][0] if pr and pr.returncode == 0 and pr.stdout.strip() else {}
+            report("cli/speak_%s" % fmt, st.get("channels") == 1 and int(st.get("sample_rate", 0)) in (24000, 48000),
+                   "%s %s" % (st, p.stderr.strip()[-150:]))
         cw, crw = os.path.join(tmp, "clone.wav"), os.path.join(tmp, "clone_ref.wav")
         p = subprocess.run([OMNIC, "run", "-m", O, "--chat", "--audio", wav, "-p", "대답해 줘", "--speak", cw, "--clone"],
                            capture_output=True, text=True, env=env, timeout=300)
