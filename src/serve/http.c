@@ -235,7 +235,7 @@ static enum MHD_Result dispatch(http_req *r) {
         rest = p + 2;
     }
     /* classify the path: which method it takes and which handler */
-    enum { H_NONE, H_HEALTH, H_METRICS, H_MODELS, H_MODEL, H_CHAT, H_COMPL, H_TOKENIZE, H_MEDIA, H_TRANSCRIBE, H_PROXY404 } h = H_NONE;
+    enum { H_NONE, H_HEALTH, H_METRICS, H_MODELS, H_MODEL, H_CHAT, H_COMPL, H_TOKENIZE, H_MEDIA, H_TRANSCRIBE, H_SPEECH, H_PROXY404 } h = H_NONE;
     rmethod want = R_GET;
     if (track == TRACK_V1 && !strcmp(p, "/health")) h = H_HEALTH;
     else if (track == TRACK_V1 && !strcmp(p, "/metrics")) h = H_METRICS;
@@ -245,6 +245,7 @@ static enum MHD_Result dispatch(http_req *r) {
     else if (!strcmp(rest, "/v1/completions")) { h = H_COMPL; want = R_POST; }
     else if (!strcmp(rest, "/tokenize") || !strcmp(rest, "/v1/tokenize")) { h = H_TOKENIZE; want = R_POST; }
     else if (!strcmp(rest, "/v1/audio/transcriptions")) { h = H_TRANSCRIBE; want = R_POST; }
+    else if (!strcmp(rest, "/v1/audio/speech")) { h = H_SPEECH; want = R_POST; }
     else if (track == TRACK_V1 && starts(p, "/media/") && p[7] && !strchr(p + 7, '/')) h = H_MEDIA;
     else if (track != TRACK_V1 && starts(rest, "/v1/") && rest[4] && !strchr(rest + 4, '/')) h = H_PROXY404;
 
@@ -288,6 +289,7 @@ static enum MHD_Result dispatch(http_req *r) {
     case H_TOKENIZE: return route_tokenize(r, track);
     case H_MEDIA: return route_media(r, p + 7);
     case H_TRANSCRIBE: return route_transcribe(r, track);
+    case H_SPEECH: return route_speech(r, track);
     default: return http_errorf(r, 404, "NotFoundError", NULL, "Not Found");
     }
 }

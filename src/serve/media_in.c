@@ -224,9 +224,12 @@ static int encode_error(const char *where, int rc, api_err *e) {
     return api_errf(e, 400, "invalid_request_error", where, "%s: %s", where, omnic_errmsg());
 }
 
-int media_prepare(server *s, serve_model *m, json_t *messages, omnic_media ***out, int *n_out, api_err *e) {
+int media_prepare(server *s, serve_model *m, json_t *messages, omnic_media ***out, int *n_out, uint8_t **last_audio,
+                  size_t *last_len, api_err *e) {
     *out = NULL;
     *n_out = 0;
+    uint8_t *la = NULL;
+    size_t lal = 0;
     omnic_media **list = NULL;
     int n = 0, cap = 0;
     size_t i, k;
@@ -274,6 +277,12 @@ int media_prepare(server *s, serve_model *m, json_t *messages, omnic_media ***ou
                 cap = nc;
             }
             rc = omnic_media_encode(m->m, m->tok, kind, buf, len, where, &list[n]);
+            if (!rc && kind == OMNIC_MEDIA_AUDIO) {
+                free(la);
+                la = buf;
+                lal = len;
+                buf = NULL;
+            }
             free(buf);
             if (rc) {
                 encode_error(where, rc, e);
@@ -296,8 +305,15 @@ int media_prepare(server *s, serve_model *m, json_t *messages, omnic_media ***ou
     }
     *out = list;
     *n_out = n;
+    if (last_audio) {
+        *last_audio = la;
+        *last_len = lal;
+    } else {
+        free(la);
+    }
     return 0;
 fail:
+    free(la);
     while (n > 0) omnic_media_free(list[--n]);
     free(list);
     return -1;

@@ -11,11 +11,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/error.h"
+
 static const struct {
     const char *ext, *type;
 } types[] = {{"png", "image/png"}, {"jpg", "image/jpeg"}, {"webp", "image/webp"}, {"wav", "audio/wav"},
-             {"mp3", "audio/mpeg"}, {"flac", "audio/flac"}, {"ogg", "audio/ogg"}, {"aac", "audio/aac"},
-             {"pcm", "audio/L16"}};
+             {"mp3", "audio/mpeg"}, {"flac", "audio/flac"}, {"ogg", "audio/ogg"}, {"opus", "audio/ogg"},
+             {"aac", "audio/aac"}, {"pcm", "audio/L16"}};
+
+int media_store_put(server *s, const void *data, size_t len, const char *ext, const char *host, char *url,
+                    size_t url_sz) {
+    if (!s->cfg.media_dir) return omnic_err(OMNIC_EINVAL, "no media store (--media-dir)");
+    char hex[33], name[64], path[PATH_MAX], tmp[PATH_MAX + 16];
+    serve_random_hex(hex);
+    snprintf(name, sizeof name, "%s.%s", hex, ext ? ext : "bin");
+    snprintf(path, sizeof path, "%s/%s", s->cfg.media_dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(data, 1, len, f) == len;
+    ok = f && fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path)) {
+        unlink(tmp);
+        return omnic_err(OMNIC_EIO, "%s: cannot write", path);
+    }
+    if (host && *host && !strpbrk(host, "/ \r\n\"")) snprintf(url, url_sz, "http://%s/media/%s", host, name);
+    else snprintf(url, url_sz, "http://%s:%d/media/%s", s->cfg.host, s->cfg.port, name);
+    return 0;
+}
 
 enum MHD_Result media_serve(http_req *r, const char *name) {
     const char *type = NULL;

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "audit/audit.h"
+#include "serve/speech_out.h"
 
 static void digest_start(serve_model *m, const char *dir);
 
@@ -225,6 +226,7 @@ const char *serve_model_digest(const serve_model *m) {
 
 void model_free(serve_model *m) {
     digest_unref(m->digest);
+    speech_state_free(m);
     sched_free(m->sched);
     prompt_model_free(m);
     omnic_tokenizer_free(m->tok);

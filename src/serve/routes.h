@@ -8,14 +8,17 @@
 enum MHD_Result route_generate(http_req *r, int track, int is_chat);
 
 /* Answer shapes for route_generate_body: a chat completion, or a transcription. */
-enum { TR_NONE = 0, TR_JSON, TR_TEXT, TR_VERBOSE };
+enum { TR_NONE = 0, TR_JSON, TR_TEXT, TR_VERBOSE, TR_SPEECH };
 typedef struct gen_extra {
     int resp_mode;          /* TR_* */
     double duration_s;
     const char *language;
+    const char *voice, *format;   /* TR_SPEECH */
 } gen_extra;
 /* The same with an already parsed body (stolen), built by another route. */
 enum MHD_Result route_generate_body(http_req *r, int track, int is_chat, json_t *body, const gen_extra *x);
+/* POST /v1/audio/speech (OpenAI shape: input, voice, response_format). */
+enum MHD_Result route_speech(http_req *r, int track);
 /* POST /v1/audio/transcriptions (multipart/form-data, OpenAI shape). */
 enum MHD_Result route_transcribe(http_req *r, int track);
 /* GET {,/a,/b}/v1/models and /v1/models/{id} (id non-NULL). */

@@ -1,4 +1,8 @@
-/* routes_audio.c - POST /v1/audio/transcriptions in the OpenAI shape
+/* routes_audio.c - the OpenAI audio routes. POST /v1/audio/speech: {input, voice,
+ * response_format (mp3 by default, as OpenAI), speed (only 1)}: the TTS
+ * instruction (text/tts_prompt.h) and the input as one user turn, reasoning
+ * skipped, the answer's speech units through the vocoder and the encoder.
+ * POST /v1/audio/transcriptions in the OpenAI shape
  * (multipart/form-data: file, model, language, prompt, response_format
  * json|text|verbose_json, temperature): the audio becomes an input_audio part of
  * one user turn with the transcription instruction (text/transcribe.h), run as a
@@ -12,6 +16,7 @@
 #include "serve/multipart.h"
 #include "serve/routes.h"
 #include "text/transcribe.h"
+#include "text/tts_prompt.h"
 
 /* A text field as a NUL-terminated copy in buf ("" if absent). */
 static const char *field(const mp_form *f, const char *name, char *buf, size_t sz) {
@@ -84,6 +89,51 @@ enum MHD_Result route_transcribe(http_req *hr, int track) {
     }
     free(f);
     if (!body) return http_errorf(hr, 500, "InternalServerError", NULL, "out of memory");
-    gen_extra x = {mode, dur, lang};
+    gen_extra x = {.resp_mode = mode, .duration_s = dur, .language = lang};
     return route_generate_body(hr, track, 1, body, &x);
+}
+
+enum MHD_Result route_speech(http_req *hr, int track) {
+    api_err e;
+    json_t *in = req_parse_json(hr->body.s, hr->body.len, &e);
+    if (!in) return http_error(hr, &e);
+    json_t *inp = json_object_get(in, "input"), *voice = json_object_get(in, "voice"),
+           *fmt = json_object_get(in, "response_format"), *speed = json_object_get(in, "speed"),
+           *model = json_object_get(in, "model"), *user = json_object_get(in, "user");
+    enum MHD_Result r;
+    if (!json_is_string(inp) || !json_string_length(inp))
+        r = http_errorf(hr, 400, "invalid_request_error", "input", "'input' is required: the text to speak");
+    else if (json_string_length(inp) > 4096)
+        r = http_errorf(hr, 400, "invalid_request_error", "input", "'input' is longer than 4096 characters");
+    else if ((voice && !json_is_string(voice)) || (fmt && !json_is_string(fmt)))
+        r = http_errorf(hr, 400, "invalid_request_error", voice && !json_is_string(voice) ? "voice" : "response_format",
+                        "'voice' and 'response_format' must be strings");
+    else if (speed && (!json_is_number(speed) || json_number_value(speed) != 1.0))
+        r = http_errorf(hr, 400, "invalid_request_error", "speed", "'speed' other than 1.0 is not supported");
+    else {
+        const char *text = json_string_value(inp);
+        size_t pl = strlen(TTS_INSTRUCTION) + strlen(text) + 2;
+        char *prompt = malloc(pl);
+        json_t *body = NULL;
+        if (prompt) {
+            snprintf(prompt, pl, "%s\n%s", TTS_INSTRUCTION, text);
+            body = json_pack("{s:[{s:s, s:s}], s:{s:b}, s:i}", "messages", "role", "user", "content", prompt,
+                             "chat_template_kwargs", "skip_reasoning", 1, "max_tokens", 2200);
+            free(prompt);
+        }
+        if (body && json_is_string(model)) json_object_set(body, "model", model);
+        if (body && json_is_string(user)) json_object_set(body, "user", user);
+        if (!body) {
+            r = http_errorf(hr, 500, "InternalServerError", NULL, "out of memory");
+        } else {
+            char vbuf[64], fbuf[16];
+            snprintf(vbuf, sizeof vbuf, "%s", voice ? json_string_value(voice) : "");
+            snprintf(fbuf, sizeof fbuf, "%s", fmt ? json_string_value(fmt) : "mp3");
+            gen_extra x = {.resp_mode = TR_SPEECH, .voice = vbuf[0] ? vbuf : NULL, .format = fbuf};
+            json_decref(in);
+            return route_generate_body(hr, track, 1, body, &x);
+        }
+    }
+    json_decref(in);
+    return r;
 }

@@ -11,6 +11,7 @@
 #include "serve/metrics.h"
 #include "serve/prompt.h"
 #include "serve/routes.h"
+#include "serve/speech_out.h"
 #include "serve/sse.h"
 #include "serve/test_hook.h"
 
@@ -32,6 +33,9 @@ typedef struct gen_ctx {
     int reported;
     int resp_mode;      /* TR_* (routes.h): a transcription answer instead of a chat one */
     double duration_s;  /* transcription: audio length, for verbose_json */
+    char voice[64], format[16]; /* TR_SPEECH */
+    uint8_t *ref_audio; /* the conversation's last input audio (voice reference) */
+    size_t ref_len;
     char language[32];
 } gen_ctx;
 
@@ -43,6 +47,7 @@ static void gen_free(gen_ctx *g) {
     }
     sp_free(g->p);
     req_free(&g->r);
+    free(g->ref_audio);
     free(g);
 }
 
@@ -115,7 +120,7 @@ static int build_job(gen_ctx *g, api_err *e) {
     int n_media = 0;
     if (r->is_chat) {
         char *text = NULL;
-        if (media_prepare(g->s, m, r->messages, &media, &n_media, e)) return -1;
+        if (media_prepare(g->s, m, r->messages, &media, &n_media, &g->ref_audio, &g->ref_len, e)) return -1;
         if (prompt_render(m, r, &text, e)) {
             free_media(media, n_media);
             return -1;
@@ -278,6 +283,51 @@ static const char *finish_name(gen_ctx *g, int fin, int n_calls) {
     return "stop";
 }
 
+/* Speech options of a request (api.md 8.2.2, 15.1; OpenAI's audio {voice, format}). */
+static int speech_options(gen_ctx *g, speech_opts *o, api_err *e) {
+    json_t *b = g->r.body, *a = json_object_get(b, "audio");
+    memset(o, 0, sizeof *o);
+    if (a && !json_is_object(a)) return api_errf(e, 400, "invalid_request_error", "audio", "'audio' must be an object");
+    json_t *v = json_object_get(a, "voice"), *f = json_object_get(a, "format");
+    if ((v && !json_is_string(v)) || (f && !json_is_string(f)))
+        return api_errf(e, 400, "invalid_request_error", "audio", "'audio.voice' and 'audio.format' must be strings");
+    o->voice = json_string_value(v);
+    o->format = json_string_value(f);
+    json_t *ir = json_object_get(b, "is_ref_audio");
+    o->force_ref = json_is_true(ir);
+    const char *mo = json_string_value(json_object_get(b, "media_output"));
+    if (mo && strcmp(mo, "inline") && strcmp(mo, "url"))
+        return api_errf(e, 400, "invalid_request_error", "media_output", "'media_output' must be 'inline' or 'url'");
+    o->inline_data = mo ? !strcmp(mo, "inline") : g->r.track == TRACK_V1;
+    if (!o->inline_data && !g->s->cfg.media_dir) {
+        if (mo) return api_errf(e, 400, "invalid_request_error", "media_output",
+                                "'media_output' 'url' needs the server's media store (--media-dir)");
+        o->inline_data = 1;
+    }
+    o->host = http_header(g->hr, "Host");
+    o->ref = g->ref_audio;
+    o->ref_len = g->ref_len;
+    return 0;
+}
+
+/* POST /v1/audio/speech answers: the generated units as encoded audio bytes. */
+static enum MHD_Result answer_speech(gen_ctx *g) {
+    http_req *hr = g->hr;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    const char *mime = NULL;
+    api_err e;
+    char *text = strndup(g->j->text.s ? g->j->text.s : "", g->j->text.len);
+    int rc = !text ? api_errf(&e, 500, "InternalServerError", NULL, "out of memory")
+                   : speech_render_text(g->m, text, g->voice[0] ? g->voice : NULL, g->format, &bytes, &len, &mime, &e);
+    free(text);
+    gen_free(g);
+    if (rc) return http_error(hr, &e);
+    enum MHD_Result r = http_bytes(hr, 200, mime ? mime : "application/octet-stream", bytes, len);
+    free(bytes);
+    return r;
+}
+
 /* POST /v1/audio/transcriptions answers (OpenAI shapes): the parsed content. */
 static enum MHD_Result answer_transcription(gen_ctx *g) {
     http_req *hr = g->hr;
@@ -343,6 +393,7 @@ static enum MHD_Result answer_whole(gen_ctx *g) {
         return http_error(hr, &e);
     }
     json_t *choice;
+    if (g->resp_mode == TR_SPEECH) return answer_speech(g);
     if (g->resp_mode) return answer_transcription(g);
     if (g->r.is_chat) {
         char *content = NULL, *reasoning = NULL;
@@ -361,10 +412,25 @@ static enum MHD_Result answer_whole(gen_ctx *g) {
         }
         fix_tool_calls(calls, 0);
         if (!g->r.include_reasoning) { free(reasoning); reasoning = NULL; }
+        json_t *audio = NULL;
+        if (g->family == FAM_OMNI) {
+            speech_opts so;
+            api_err e;
+            if (speech_options(g, &so, &e) || speech_answer(g->s, g->m, &so, &content, calls, &audio, &e)) {
+                free(content);
+                free(reasoning);
+                json_decref(calls);
+                json_decref(parts);
+                gen_free(g);
+                return http_error(hr, &e);
+            }
+        }
         json_t *msg = json_pack("{s:s, s:s?, s:s?, s:s?, s:o, s:n, s:n, s:n, s:n, s:n}", "role", "assistant", "content",
                                 content, "reasoning", reasoning, "reasoning_content", reasoning, "tool_calls", calls,
                                 "refusal", "annotations", "audio", "function_call", "content_parts");
         if (msg && parts) json_object_set(msg, "content_parts", parts);
+        if (msg && audio) json_object_set(msg, "audio", audio);
+        json_decref(audio);
         json_decref(parts);
         free(content);
         free(reasoning);
@@ -510,6 +576,8 @@ enum MHD_Result route_generate_body(http_req *hr, int track, int is_chat, json_t
         g->resp_mode = x->resp_mode;
         g->duration_s = x->duration_s;
         snprintf(g->language, sizeof g->language, "%s", x->language ? x->language : "");
+        snprintf(g->voice, sizeof g->voice, "%s", x->voice ? x->voice : "");
+        snprintf(g->format, sizeof g->format, "%s", x->format ? x->format : "mp3");
     }
     if (req_parse_gen(body, track, is_chat, &g->r, &e) || !(g->m = server_find_model(s, track, g->r.model, &e))) {
         gen_free(g);

@@ -56,6 +56,7 @@ typedef struct serve_model {
     sched *sched;
     long created;
     struct digest_job *digest;  /* weights manifest SHA-256, computed in the background */
+    struct speech_state *speech; /* vocoders, opened on first use (speech_out.c) */
 } serve_model;
 
 /* The manifest digest of a model's weights (src/audit/audit.h) once computed:

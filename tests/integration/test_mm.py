@@ -322,10 +322,20 @@ def main():
         # ---- server + openai client
         servers = []
         try:
+            scripts = os.path.join(tmp, "scripts.json")
+            su = "".join("<|audio%04d|>" % u for u in units)
+            json.dump({"speech": "말씀드릴게요" + su,
+                       "block": "<user_transcript>안녕</user_transcript>\n<assistant_transcript>네 안녕하세요"
+                                "</assistant_transcript>\n<audio_decoder_call>\n<speaker_info>{\"gender\": \"m\"}"
+                                "</speaker_info>\n<discrete_audio>\n<|discrete_audio_start|>" + su},
+                      open(scripts, "w"), ensure_ascii=False)
+            store = os.path.join(tmp, "store")
+            os.makedirs(store)
             for d in (A, O):
                 errf = open(os.path.join(tmp, "serve-%d.log" % len(servers)), "w+")
-                sp = subprocess.Popen([OMNIC, "serve", "-m", d, "--port", "0", "--parallel", "2"],
-                                      stdout=subprocess.DEVNULL, stderr=errf)
+                sp = subprocess.Popen([OMNIC, "serve", "-m", d, "--port", "0", "--parallel", "2", "--media-dir", store],
+                                      stdout=subprocess.DEVNULL, stderr=errf,
+                                      env=dict(os.environ, OMNIC_TEST_SCRIPT=scripts))
                 servers.append((sp, errf))
             ports = []
             for sp, errf in servers:

@@ -5,7 +5,10 @@
 // Omni-layout model (images, audio on /b/v1; /v1/audio/transcriptions). Each case checks
 // the answer's shape and that usage.prompt_tokens counts the expanded media rows
 // (more than the same request without the media). Prints "PASS openai_media/<case>" or
-// "FAIL ...: <why>"; exits 1 on failure.
+// "FAIL ...: <why>"; exits 1 on failure. The OMNI server runs with OMNIC_TEST_SCRIPT
+// scripts "speech" (10 bare units after a sentence) and "block" (an
+// <audio_decoder_call> block with 10 units): the speech cases check the returned audio
+// (24 kHz, 960 samples per unit).
 import fs from "node:fs";
 import OpenAI, { toFile } from "openai";
 
@@ -92,6 +95,57 @@ await check("bad_audio_is_400", async () => {
   try {
     await o1.chat.completions.create({ model: oid, max_tokens: 2,
       messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "!!!", format: "wav" } }] }] });
+    return "no error";
+  } catch (e) {
+    return e instanceof OpenAI.BadRequestError ? null : `${e.constructor.name} ${e.message}`;
+  }
+});
+function wavInfo(buf) {
+  if (buf.length < 44 || buf.toString("latin1", 0, 4) !== "RIFF" || buf.toString("latin1", 8, 12) !== "WAVE")
+    return null;
+  return { rate: buf.readUInt32LE(24), channels: buf.readUInt16LE(22), samples: buf.readUInt32LE(40) / 2 };
+}
+const UNITS = 10;
+await check("v1_chat_audio_inline", async () => {
+  const r = await o1.chat.completions.create({ model: oid, max_tokens: 200, user: "speech",
+    modalities: ["text", "audio"], audio: { voice: "mhwj", format: "wav" },
+    messages: [{ role: "user", content: "말로 대답해 줘" }] });
+  const m = r.choices[0].message;
+  if (!m.audio || !m.audio.data) return `no audio: ${JSON.stringify(m).slice(0, 300)}`;
+  const w = wavInfo(Buffer.from(m.audio.data, "base64"));
+  if (!w || w.rate !== 24000 || w.channels !== 1 || w.samples !== 960 * UNITS) return `wav ${JSON.stringify(w)}`;
+  if (m.content.includes("<|audio") || m.audio.transcript !== m.content) return `content ${m.content}`;
+  return null;
+});
+await check("b_chat_audio_url", async () => {
+  const r = await b.chat.completions.create({ model: oid, max_tokens: 200, user: "block",
+    messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: wav, format: "wav" } },
+      { type: "text", text: "음성으로 대답해 줘" }] }] });
+  const m = r.choices[0].message;
+  if (!m.audio || !m.audio.data) return `no audio: ${JSON.stringify(m).slice(0, 300)}`;
+  const url = Buffer.from(m.audio.data.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString();
+  if (!/^http:\/\/.*\/media\/[0-9a-f]{32}\.wav$/.test(url)) return `not a media URL: ${url}`;
+  const got = await fetch(url);
+  const w = wavInfo(Buffer.from(await got.arrayBuffer()));
+  if (got.status !== 200 || !w || w.samples !== 960 * UNITS) return `GET ${url}: ${got.status} ${JSON.stringify(w)}`;
+  if (m.content !== "네 안녕하세요") return `content ${JSON.stringify(m.content)}`;
+  return null;
+});
+await check("audio_speech_create_wav", async () => {
+  const r = await o1.audio.speech.create({ model: oid, voice: "alloy", input: "안녕하세요", response_format: "wav",
+    user: "speech" });
+  const w = wavInfo(Buffer.from(await r.arrayBuffer()));
+  return w && w.rate === 24000 && w.samples === 960 * UNITS ? null : `wav ${JSON.stringify(w)}`;
+});
+await check("audio_speech_create_mp3", async () => {
+  const r = await o1.audio.speech.create({ model: oid, voice: "fkms", input: "안녕하세요", user: "speech" });
+  const buf = Buffer.from(await r.arrayBuffer());
+  const ct = r.headers.get("content-type");
+  return ct === "audio/mpeg" && buf.length > 100 ? null : `${ct} ${buf.length} bytes`;
+});
+await check("audio_speech_bad_speed_400", async () => {
+  try {
+    await o1.audio.speech.create({ model: oid, voice: "fkms", input: "x", speed: 2.0 });
     return "no error";
   } catch (e) {
     return e instanceof OpenAI.BadRequestError ? null : `${e.constructor.name} ${e.message}`;
