@@ -527,6 +527,21 @@ static int stream_fill(void *ctx, sbuf *out) {
     if (fin == FIN_NONE) return 0;
     report(g);
     if (fin == FIN_CANCELLED) return -1;
+    if ((fin == FIN_STOP || fin == FIN_LENGTH) && g->r.is_chat && g->family == FAM_OMNI) {
+        /* api.md 15.3: speech is withheld from the deltas and sent as one delta.audio
+         * chunk once generation has ended */
+        char *content = NULL, *reasoning = NULL;
+        json_t *calls = NULL, *parts = NULL, *audio = NULL;
+        speech_opts so;
+        api_err e;
+        if (!sp_result(g->p, &content, &reasoning, &calls, &parts) && !speech_options(g, &so, &e) &&
+            !speech_answer(g->s, g->m, &so, &content, calls, &audio, &e) && audio)
+            sse_event(out, chunk(g, delta_choice(json_pack("{s:o}", "audio", audio)), n_gen));
+        free(content);
+        free(reasoning);
+        json_decref(calls);
+        json_decref(parts);
+    }
     if (fin == FIN_STOP || fin == FIN_LENGTH) {
         const char *fr = finish_name(g, fin, g->r.is_chat ? sp_n_calls(g->p) : 0);
         json_t *last = g->r.is_chat

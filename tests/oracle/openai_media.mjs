@@ -117,6 +117,21 @@ await check("v1_chat_audio_inline", async () => {
   if (m.content.includes("<|audio") || m.audio.transcript !== m.content) return `content ${m.content}`;
   return null;
 });
+await check("v1_chat_audio_stream", async () => {
+  const s = await o1.chat.completions.create({ model: oid, max_tokens: 200, user: "speech", stream: true,
+    audio: { voice: "fkms", format: "wav" }, messages: [{ role: "user", content: "말로 대답해 줘" }] });
+  let text = "", audio = null, after = 0;
+  for await (const c of s) {
+    const d = c.choices[0] && c.choices[0].delta;
+    if (!d) continue;
+    if (d.content) { text += d.content; if (audio) after++; }
+    if (d.audio) audio = d.audio;
+  }
+  if (text.includes("<|audio")) return `units leaked into the deltas: ${text}`;
+  if (!audio) return "no delta.audio chunk";
+  const w = wavInfo(Buffer.from(audio.data, "base64"));
+  return w && w.samples === 960 * UNITS && after === 0 ? null : `wav ${JSON.stringify(w)}, text after audio ${after}`;
+});
 await check("b_chat_audio_url", async () => {
   const r = await b.chat.completions.create({ model: oid, max_tokens: 200, user: "block",
     messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: wav, format: "wav" } },
