@@ -8,8 +8,8 @@
  * scalar level (matmul_q.c; this file is compiled with -ffp-contract=off), so
  * the results are bit-identical to the scalar level for finite input.
  *
- * Tiles (palette 1): C = tmm0/1, 16 weight rows x 16 tokens of int32; A =
- * tmm2/3, 16 weight rows x 32 int8 (one block); B = tmm4/5, 8 x 64 bytes: the
+ * Tiles (palette 1): C = tmm0..3, 16 weight rows x 16 tokens of int32; A =
+ * tmm4/5, 16 weight rows x 32 int8 (one block); B = tmm6/7, 8 x 64 bytes: the
  * block's 32 int8 activations of 16 tokens in the 4-byte-interleaved ("VNNI")
  * order TDPBSSD wants: B[k / 4][4 t + k % 4] = q[t][k].
  * Activations are quantized once per call into that order (tiles of 16 tokens,
@@ -42,6 +42,13 @@
 #ifndef AMX_ACT_CHUNK
 #define AMX_ACT_CHUNK (768 * 1024) /* bytes of quantized activations per token chunk */
 #endif
+
+/* fp16 at p (any alignment) -> float with F16C. */
+AI float h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
 
 /* ---- enablement ---- */
 
@@ -81,11 +88,9 @@ static void tiles_load(void) {
     tile_cfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
-    for (int i = 0; i < 2; i++) {
-        c.rows[i] = 16, c.colsb[i] = 64;     /* C: 16 rows x 16 int32 */
-        c.rows[2 + i] = 16, c.colsb[2 + i] = 32; /* A: 16 rows x 32 int8 */
-        c.rows[4 + i] = 8, c.colsb[4 + i] = 64;  /* B: 8 x (16 tokens x 4 int8) */
-    }
+    for (int i = 0; i < 4; i++) c.rows[i] = 16, c.colsb[i] = 64; /* C: 16 rows x 16 int32 */
+    for (int i = 4; i < 6; i++) c.rows[i] = 16, c.colsb[i] = 32; /* A: 16 rows x 32 int8 */
+    for (int i = 6; i < 8; i++) c.rows[i] = 8, c.colsb[i] = 64;  /* B: 8 x (16 tokens x 4 int8) */
     _tile_loadconfig(&c);
 }
 
@@ -202,7 +207,7 @@ static void panel_unpack(const kweight *w, int r, int nr, int nb, int8_t *wq, fl
         if (w->dt == DT_Q8_0) {
             for (int b = 0; b < nb; b++, p += sizeof(blk_q8_0)) {
                 _mm256_storeu_si256((__m256i *)(wq + (size_t)b * 512 + 32 * i), _mm256_loadu_si256((const __m256i *)(p + 2)));
-                ds[16 * b + i] = q_ld_f16(p);
+                ds[16 * b + i] = h2f(p);
             }
         } else if (w->dt == DT_Q4_0) {
             for (int b = 0; b < nb; b++, p += sizeof(blk_q4_0)) {
@@ -210,11 +215,11 @@ static void panel_unpack(const kweight *w, int r, int nr, int nb, int8_t *wq, fl
                 int8_t *o = wq + (size_t)b * 512 + 32 * i;
                 _mm_storeu_si128((__m128i *)o, _mm_sub_epi8(_mm_and_si128(v, m4), e8));
                 _mm_storeu_si128((__m128i *)(o + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), e8));
-                ds[16 * b + i] = q_ld_f16(p);
+                ds[16 * b + i] = h2f(p);
             }
         } else { /* Q4_K: sub-block j of a super-block = 32 nibbles of chunk j / 2 */
             for (int sb = 0; sb < nb / 8; sb++, p += sizeof(blk_q4_k)) {
-                float d = q_ld_f16(p), dmin = q_ld_f16(p + 2);
+                float d = h2f(p), dmin = h2f(p + 2);
                 for (int c = 0; c < 4; c++) {
                     __m256i v = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * c));
                     int b = 8 * sb + 2 * c;
@@ -235,65 +240,111 @@ static void panel_unpack(const kweight *w, int r, int nr, int nb, int8_t *wq, fl
 
 /* ---- the tile product ---- */
 
-/* acc[i] (weight row i, 16 tokens) += the block's scaled sums, in the scalar
- * level's operation order:
+/* acc[i] (weight row i, 16 tokens) += the block's scaled sums cb (int32, 16 x
+ * 16), in the scalar level's operation order:
  *   Q8_0/Q4_0: acc + (dw * dx) * s
- *   Q4_K:      acc + dx * ((d sc) * s - (dmin m) * sx) */
-#define EPI(K4, CB, B)                                                                                    \
-    do {                                                                                                  \
-        __m512 dxv = _mm512_load_ps(dx + 16 * (size_t)(B));                                               \
-        if (!(K4)) {                                                                                      \
-            _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) {                                       \
-                __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512((CB) + 16 * i));                          \
-                acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(ds[16 * (B) + i]), dxv), s)); \
-            }                                                                                             \
-        } else {                                                                                          \
-            __m512 sxv = _mm512_load_ps(sx + 16 * (size_t)(B));                                           \
-            _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) {                                       \
-                __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512((CB) + 16 * i));                          \
-                __m512 u = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds[16 * (B) + i]), s),               \
-                                         _mm512_mul_ps(_mm512_set1_ps(dm[16 * (B) + i]), sxv));            \
-                acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(dxv, u));                                    \
-            }                                                                                             \
-        }                                                                                                 \
-    } while (0)
+ *   Q4_K:      acc + dx * ((d sc) * s - (dmin m) * sx)
+ * dsb, dmb: the block's 16 weight-row scales; dxb, sxb: its 16 tokens'. */
+AI void epilogue(const int k4, __m512 acc[16], const int32_t *cb, const float *dsb, const float *dmb, const float *dxb,
+                 const float *sxb) {
+    __m512 dxv = _mm512_load_ps(dxb);
+    if (!k4) {
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) {
+            __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512(cb + 16 * i));
+            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(dsb[i]), dxv), s));
+        }
+    } else {
+        __m512 sxv = _mm512_load_ps(sxb);
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) {
+            __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512(cb + 16 * i));
+            __m512 u = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(dsb[i]), s), _mm512_mul_ps(_mm512_set1_ps(dmb[i]), sxv));
+            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(dxv, u));
+        }
+    }
+}
+#define EPI(K4, CB, B) epilogue(K4, acc, CB, ds + 16 * (size_t)(B), dm + 16 * (size_t)(B), dx + 16 * (size_t)(B), sx + 16 * (size_t)(B))
 
-/* 16 weight rows (panel) x 16 tokens (tile): y[t][r] for t < nt, r < nr. */
-AI void tile_product(int k4, const int8_t *wq, const float *ds, const float *dm, const int8_t *aq, const float *dx,
-                     const float *sx, int nb, float *y, size_t ys, int nt, int nr) {
-    _Alignas(64) int32_t cb[2][256];
+/* 16 x 16 floats: o[i][t] -> y[t][i] for t < nt, i < nr (unpack / shuffle
+ * transpose in registers). */
+AI void store_transposed(__m512 a[16], float *y, size_t ys, int nt, int nr) {
+    __m512 b[16], c[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        b[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
+        b[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        __m512d p0 = _mm512_castps_pd(b[4 * i]), p1 = _mm512_castps_pd(b[4 * i + 2]);
+        __m512d q0 = _mm512_castps_pd(b[4 * i + 1]), q1 = _mm512_castps_pd(b[4 * i + 3]);
+        c[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(p0, p1));
+        c[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(p0, p1));
+        c[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(q0, q1));
+        c[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(q0, q1));
+    }
+    /* c[4i + k] lane 4L + j = a[4i + j][4L + k]: gather the 128-bit lanes */
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        __m512 e0 = _mm512_shuffle_f32x4(c[k], c[4 + k], 0x88), e1 = _mm512_shuffle_f32x4(c[8 + k], c[12 + k], 0x88);
+        __m512 f0 = _mm512_shuffle_f32x4(c[k], c[4 + k], 0xdd), f1 = _mm512_shuffle_f32x4(c[8 + k], c[12 + k], 0xdd);
+        b[k] = _mm512_shuffle_f32x4(e0, e1, 0x88);      /* token k */
+        b[8 + k] = _mm512_shuffle_f32x4(e0, e1, 0xdd);  /* token 8 + k */
+        b[4 + k] = _mm512_shuffle_f32x4(f0, f1, 0x88);  /* token 4 + k */
+        b[12 + k] = _mm512_shuffle_f32x4(f0, f1, 0xdd); /* token 12 + k */
+    }
+    __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + (size_t)t * ys, m, b[t]);
+}
+
+/* 16 weight rows (panel) x 16 tokens (tile): y[t][r] for t < nt, r < nr.
+ * Software-pipelined by groups of 4 blocks (C tiles tmm0..3): the tile products
+ * of a group run while the previous group's sums are scaled. */
+#define TP(C, A, B, K)                                                 \
+    do {                                                               \
+        _tile_loadd(A, wq + (size_t)(K) * 512, 32);                    \
+        _tile_loadd(B, aq + (size_t)(K) * 512, 64);                    \
+        _tile_zero(C);                                                 \
+        _tile_dpbssd(C, A, B);                                         \
+    } while (0)
+AI void tile_product(const int k4, const int8_t *wq, const float *ds, const float *dm, const int8_t *aq,
+                     const float *dx, const float *sx, int nb, float *y, size_t ys, int nt, int nr) {
+    _Alignas(64) int32_t cb[4][256];
     __m512 acc[16];
 #pragma GCC unroll 16
     for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
     int b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        _tile_loadd(2, wq + (size_t)b * 512, 32);
-        _tile_loadd(4, aq + (size_t)b * 512, 64);
-        _tile_zero(0);
-        _tile_dpbssd(0, 2, 4);
-        _tile_loadd(3, wq + (size_t)(b + 1) * 512, 32);
-        _tile_loadd(5, aq + (size_t)(b + 1) * 512, 64);
-        _tile_zero(1);
-        _tile_dpbssd(1, 3, 5);
+    for (; b + 4 <= nb; b += 4) {
+        TP(0, 4, 6, b);
+        TP(1, 5, 7, b + 1);
+        TP(2, 4, 6, b + 2);
+        TP(3, 5, 7, b + 3);
+        if (b)
+            for (int k = 0; k < 4; k++) EPI(k4, cb[k], b - 4 + k);
         _tile_stored(0, cb[0], 64);
         _tile_stored(1, cb[1], 64);
-        EPI(k4, cb[0], b);
-        EPI(k4, cb[1], b + 1);
+        _tile_stored(2, cb[2], 64);
+        _tile_stored(3, cb[3], 64);
     }
-    if (b < nb) {
-        _tile_loadd(2, wq + (size_t)b * 512, 32);
-        _tile_loadd(4, aq + (size_t)b * 512, 64);
-        _tile_zero(0);
-        _tile_dpbssd(0, 2, 4);
+    if (b)
+        for (int k = 0; k < 4; k++) EPI(k4, cb[k], b - 4 + k);
+    for (; b < nb; b++) {
+        TP(0, 4, 6, b);
         _tile_stored(0, cb[0], 64);
         EPI(k4, cb[0], b);
     }
-    /* transpose on the way out: acc[i] lane t -> y[t][i] */
-    _Alignas(64) float o[16][16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++) _mm512_store_ps(o[i], acc[i]);
-    for (int t = 0; t < nt; t++)
-        for (int i = 0; i < nr; i++) y[(size_t)t * ys + i] = o[i][t];
+    store_transposed(acc, y, ys, nt, nr);
+}
+
+/* one instance per epilogue kind */
+static void tile_q(const int8_t *wq, const float *ds, const float *dm, const int8_t *aq, const float *dx,
+                   const float *sx, int nb, float *y, size_t ys, int nt, int nr) {
+    tile_product(0, wq, ds, dm, aq, dx, sx, nb, y, ys, nt, nr);
+}
+static void tile_k(const int8_t *wq, const float *ds, const float *dm, const int8_t *aq, const float *dx,
+                   const float *sx, int nb, float *y, size_t ys, int nt, int nr) {
+    tile_product(1, wq, ds, dm, aq, dx, sx, nb, y, ys, nt, nr);
 }
 
 static void mm_worker(void *arg, int ith, int nth) {
@@ -320,7 +371,7 @@ static void mm_worker(void *arg, int ith, int nth) {
             for (int T = T0; T < T1; T++) {
                 size_t tb = (size_t)T * (size_t)nb;
                 int nt = j->n - 16 * T < 16 ? j->n - 16 * T : 16;
-                tile_product(k4, wq, ds, dm, j->act.q + tb * 512, j->act.dx + tb * 16, j->act.sx + tb * 16, nb,
+                (k4 ? tile_k : tile_q)(wq, ds, dm, j->act.q + tb * 512, j->act.dx + tb * 16, j->act.sx + tb * 16, nb,
                              j->y + (size_t)16 * T * (size_t)w->rows + r, (size_t)w->rows, nt, nr);
             }
         }
