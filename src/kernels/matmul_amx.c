@@ -13,13 +13,14 @@
  * block's 32 int8 activations of 16 tokens in the 4-byte-interleaved ("VNNI")
  * order TDPBSSD wants: B[k / 4][4 t + k % 4] = q[t][k].
  * Activations are quantized once per call into that order (tiles of 16 tokens,
- * padding tokens zero). Each worker takes a range of weight rows; per panel of
- * 16 rows it unpacks the weights once (Q4_0 nibbles - 8, Q4_K nibbles, Q8_0
- * copied) into a [block][16][32] int8 scratch with float scales per (block,
- * row), then runs every 16-token tile over it: per block one TDPBSSD, the int32
- * tile stored to L1 and scaled into 16 float accumulators (one per weight row,
- * 16 tokens wide). Tokens are taken in chunks that keep the activations in L2;
- * a panel is unpacked once per chunk.
+ * padding tokens zero). Each worker takes a range of weight rows, in groups of
+ * G panels of 16 rows (G * cols * 16 bytes ~ AMX_PANELS_BYTES, kept in L2). It
+ * unpacks a group's weights once (Q4_0 nibbles - 8, Q4_K nibbles, Q8_0 copied)
+ * into [block][16][32] int8 panels with float scales per (block, row) while
+ * prefetching the next group, then runs every 16-token tile over the group's
+ * panels (the tile's activations stay in L2 across them): per block one
+ * TDPBSSD, the int32 tile stored to L1 and scaled into 16 float accumulators
+ * (one per weight row, 16 tokens wide). Each weight byte is read once per call.
  *
  * Enablement: CPUID (AMX-TILE, AMX-INT8, palette 1 with 8 tiles of 16 x 64
  * bytes), XCR0 bits 17/18 (OS support), then Linux's per-process permission
@@ -39,8 +40,8 @@
 
 #define AI static inline __attribute__((always_inline))
 
-#ifndef AMX_ACT_CHUNK
-#define AMX_ACT_CHUNK (768 * 1024) /* bytes of quantized activations per token chunk */
+#ifndef AMX_PANELS_BYTES
+#define AMX_PANELS_BYTES (512 * 1024) /* unpacked weight panels kept in L2 at a time */
 #endif
 
 /* fp16 at p (any alignment) -> float with F16C. */
@@ -351,28 +352,40 @@ static void mm_worker(void *arg, int ith, int nth) {
     amx_job *j = arg;
     const kweight *w = j->w;
     int lo, hi, nb = j->nb, k4 = w->dt == DT_Q4_K;
+    size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols), pb = (size_t)nb * (512 + 128);
     omnic_split(w->rows, 16, ith, nth, &lo, &hi);
     if (lo >= hi) return;
-    char *pan = tls_buf(1, (size_t)nb * (512 + 128));
+    int G = (int)(AMX_PANELS_BYTES / ((size_t)nb * 512)), np = (hi - lo + 15) / 16;
+    G = G < 1 ? 1 : G > 8 ? 8 : G;
+    if (G > np) G = np;
+    char *pan = tls_buf(1, (size_t)G * pb);
     if (!pan) { /* out of memory: this share takes the float path */
         matmul_rows_scalar(w, j->x, j->n, j->y, lo, hi);
         return;
     }
-    int8_t *wq = (int8_t *)pan;
-    float *ds = (float *)(pan + (size_t)nb * 512), *dm = ds + (size_t)nb * 16;
-    int chunk = (int)(AMX_ACT_CHUNK / ((size_t)nb * 512));
-    if (chunk < 1) chunk = 1;
     tiles_load();
-    for (int T0 = 0; T0 < j->ntiles; T0 += chunk) {
-        int T1 = T0 + chunk < j->ntiles ? T0 + chunk : j->ntiles;
-        for (int r = lo; r < hi; r += 16) {
-            int nr = hi - r < 16 ? hi - r : 16;
-            panel_unpack(w, r, nr, nb, wq, ds, dm);
-            for (int T = T0; T < T1; T++) {
-                size_t tb = (size_t)T * (size_t)nb;
-                int nt = j->n - 16 * T < 16 ? j->n - 16 * T : 16;
-                (k4 ? tile_k : tile_q)(wq, ds, dm, j->act.q + tb * 512, j->act.dx + tb * 16, j->act.sx + tb * 16, nb,
-                             j->y + (size_t)16 * T * (size_t)w->rows + r, (size_t)w->rows, nt, nr);
+    for (int r0 = lo; r0 < hi; r0 += 16 * G) {
+        int r1 = r0 + 16 * G < hi ? r0 + 16 * G : hi;
+        for (int g = 0, r = r0; r < r1; g++, r += 16) {
+            char *pg = pan + (size_t)g * pb;
+            panel_unpack(w, r, r1 - r < 16 ? r1 - r : 16, nb, (int8_t *)pg, (float *)(pg + (size_t)nb * 512),
+                         (float *)(pg + (size_t)nb * 576));
+        }
+        /* while this group runs, bring the next one's weights (from DRAM) into L2 */
+        const char *nx = (const char *)w->data + (size_t)r1 * rb;
+        size_t nlines = r1 < hi ? ((size_t)((hi - r1 < 16 * G ? hi - r1 : 16 * G)) * rb + 63) / 64 : 0;
+        size_t per = (nlines + (size_t)j->ntiles - 1) / (size_t)j->ntiles, done = 0;
+        for (int T = 0; T < j->ntiles; T++) {
+            for (size_t e = done + per < nlines ? done + per : nlines; done < e; done++)
+                _mm_prefetch(nx + 64 * done, _MM_HINT_T1);
+            size_t tb = (size_t)T * (size_t)nb;
+            int nt = j->n - 16 * T < 16 ? j->n - 16 * T : 16;
+            for (int g = 0, r = r0; r < r1; g++, r += 16) {
+                const char *pg = pan + (size_t)g * pb;
+                (k4 ? tile_k : tile_q)((const int8_t *)pg, (const float *)(pg + (size_t)nb * 512),
+                                       (const float *)(pg + (size_t)nb * 576), j->act.q + tb * 512, j->act.dx + tb * 16,
+                                       j->act.sx + tb * 16, nb, j->y + (size_t)16 * T * (size_t)w->rows + r,
+                                       (size_t)w->rows, nt, r1 - r < 16 ? r1 - r : 16);
             }
         }
     }
