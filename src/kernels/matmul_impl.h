@@ -30,10 +30,11 @@ void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float
 
 /* Intel AMX (matmul_amx.c). amx_available: the CPU, the OS and the process
  * permission allow AMX (probed once). k_amx_on: k_matmul_q sends products of
- * n >= K_AMX_MIN_N rows to k_matmul_q_amx (set by kernels_force("avx512") when
- * available and OMNIC_AMX is not "0"; tests may flip it). k_matmul_q_amx
- * returns 0, or -1 when it cannot run (nothing written; use another level). */
-#define K_AMX_MIN_N 16
+ * n >= K_AMX_MIN_N(dt) rows to k_matmul_q_amx (set by kernels_force("avx512")
+ * when available and OMNIC_AMX is not "0"; tests may flip it). k_matmul_q_amx
+ * returns 0, or -1 when it cannot run (nothing written; use another level).
+ * The thresholds are where AMX overtook VNNI on 2048 x 2048 (one core). */
+#define K_AMX_MIN_N(dt) ((dt) == DT_Q8_0 ? 8 : 12)
 int amx_available(void);
 extern int k_amx_on;
 int k_matmul_q_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
