@@ -38,4 +38,11 @@ void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float
 int amx_available(void);
 extern int k_amx_on;
 int k_matmul_q_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
+/* Opt-in (OMNIC_AMX_BF16=1; k_amx_bf16_on): BF16 weights x activations rounded
+ * to bf16 with TDPBF16PS for n >= K_AMX_BF16_MIN_N (matmul_bf16_amx.c); changes
+ * numerics, so off by default. Same return convention. */
+#define K_AMX_BF16_MIN_N 16
+int amx_bf16_available(void);
+extern int k_amx_bf16_on;
+int k_matmul_bf16_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
 #endif

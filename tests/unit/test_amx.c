@@ -4,7 +4,8 @@
  * level (differs only by float summation order: relative error bound), on
  * random Q8_0 / Q4_0 / Q4_K weights with row counts that are not multiples of
  * 16, token counts 8..130 (tails of the 16-token tiles) through the threaded
- * k_matmul dispatch and 1..18 through the AMX entry point; plus the OMNIC_AMX=0 / scalar switches. Skips (passes with
+ * k_matmul dispatch and 1..18 through the AMX entry point; the opt-in BF16
+ * path; plus the OMNIC_AMX=0 / OMNIC_AMX_BF16=1 / scalar switches. Skips (passes with
  * a note) where AMX is not available. */
 #include <math.h>
 #include <setjmp.h>
@@ -166,8 +167,14 @@ static void test_switches(void **st) {
     unsetenv("OMNIC_AMX");
     assert_int_equal(kernels_force("avx512"), 0);
     assert_int_equal(k_amx_on, 1);
+    assert_int_equal(k_amx_bf16_on, 0); /* opt-in only */
+    setenv("OMNIC_AMX_BF16", "1", 1);
+    assert_int_equal(kernels_force("avx512"), 0);
+    assert_int_equal(k_amx_bf16_on, amx_bf16_available());
+    unsetenv("OMNIC_AMX_BF16");
     assert_int_equal(kernels_force("scalar"), 0);
     assert_int_equal(k_amx_on, 0);
+    assert_int_equal(k_amx_bf16_on, 0);
     float x[32 * 16] = {0}, y[16];
     uint16_t wb[32] = {0};
     kweight w = {wb, DT_BF16, 1, 32};
@@ -175,11 +182,66 @@ static void test_switches(void **st) {
     kernels_init();
 }
 
+/* Opt-in BF16 AMX: against a double reference that rounds the activations to
+ * bf16 the same way (tight bound), and against the default exact-fp32 BF16
+ * path (the bf16 rounding of activations: bound 2^-8 of sum|w x|). Columns that
+ * are not a multiple of 32 and row tails take the default path. */
+static void test_amx_bf16(void **st) {
+    (void)st;
+    if (!have_amx() || !amx_bf16_available()) skip();
+    omnic_pool *pool = omnic_pool_new(2);
+    static const int shapes[][2] = {{16, 32}, {17, 96}, {40, 256}, {33, 1000}, {70, 512}};
+    static const int ns[] = {16, 17, 33, 130};
+    double worst_ref = 0, worst_f32 = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int rows = shapes[s][0], cols = shapes[s][1];
+        uint16_t *wb = malloc((size_t)rows * cols * 2);
+        for (size_t i = 0; i < (size_t)rows * cols; i++) wb[i] = f32_to_bf16(0.05f * grand());
+        kweight w = {wb, DT_BF16, rows, cols};
+        for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+            int n = ns[k];
+            float *x = make_x(n, cols), *ya = malloc((size_t)n * rows * 4), *yf = malloc((size_t)n * rows * 4);
+            assert_int_equal(kernels_force("avx512"), 0);
+            k_amx_on = 0;
+            k_amx_bf16_on = 0;
+            k_matmul(pool, &w, x, n, yf);
+            k_amx_bf16_on = 1;
+            k_matmul(pool, &w, x, n, ya);
+            for (int t = 0; t < n; t++)
+                for (int r = 0; r < rows; r++) {
+                    double ref = 0, mag = 0;
+                    for (int c = 0; c < cols; c++) {
+                        double wv = bf16_to_f32(wb[(size_t)r * cols + c]), xv = x[(size_t)t * cols + c];
+                        double xr = cols % 32 || r >= rows / 16 * 16 ? xv : bf16_to_f32(f32_to_bf16((float)xv));
+                        ref += wv * xr;
+                        mag += fabs(wv * xv);
+                    }
+                    float a = ya[(size_t)t * rows + r], f = yf[(size_t)t * rows + r];
+                    double e1 = fabs(a - ref) / (mag + 1e-30), e2 = fabs((double)a - f) / (mag + 1e-30);
+                    if (e1 > worst_ref) worst_ref = e1;
+                    if (e2 > worst_f32) worst_f32 = e2;
+                    if (e1 > 1e-6 || e2 > 1.0 / 256)
+                        fail_msg("bf16 %dx%d n=%d y[%d][%d]: amx %.9g ref %.9g f32 path %.9g (sum|wx| %.3g)", rows, cols, n,
+                                 t, r, a, ref, f, mag);
+                }
+            free(x), free(ya), free(yf);
+        }
+        free(wb);
+    }
+    print_message("bf16 AMX: max err / sum|w x|: %.3g vs bf16-rounded-activation reference, %.3g vs the exact path\n",
+                  worst_ref, worst_f32);
+    k_amx_bf16_on = 0;
+    kernels_force("scalar");
+    kernels_init();
+    omnic_pool_free(pool);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_amx_vs_scalar_and_vnni),
         cmocka_unit_test(test_amx_small_n),
         cmocka_unit_test(test_switches),
+        cmocka_unit_test(test_amx_bf16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
