@@ -43,6 +43,14 @@ $(BUILD)/src/kernels/%_avx512.o: src/kernels/%_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
 
+# Files named *_amx.c also use Intel AMX tiles (called only after amx_available());
+# no contraction, so their float operations match the scalar level's exactly.
+AMX_FLAGS := $(AVX512_FLAGS) -mamx-tile -mamx-int8 -mamx-bf16 -ffp-contract=off
+
+$(BUILD)/src/kernels/%_amx.o: src/kernels/%_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AMX_FLAGS) -MMD -MP -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<

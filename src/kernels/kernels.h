@@ -5,7 +5,11 @@
  * in place (mmap). Activations are float32; for quantized weights k_matmul
  * quantizes them to int8 blocks on the fly and uses integer dot products.
  * Every kernel has a portable scalar version; faster versions are picked at run
- * time by CPU feature (kernels_init), and OMNIC_SIMD=scalar forces the scalar path. */
+ * time by CPU feature (kernels_init), and OMNIC_SIMD=scalar forces the scalar path.
+ * On CPUs with Intel AMX, quantized products of many rows (prefill) use AMX
+ * tiles with the scalar level's exact results (OMNIC_AMX=0 turns this off);
+ * OMNIC_AMX_BF16=1 opts in to AMX for BF16 weights (activations rounded to
+ * bf16, so not the exact fp32 default). */
 #ifndef OMNIC_KERNELS_H
 #define OMNIC_KERNELS_H
 #include <stddef.h>

@@ -27,4 +27,22 @@ extern const qmm_level qmm_scalar, qmm_avx512;
 void qa_quantize32(const float *x, float *d, int8_t *q, int32_t *s);
 extern const qmm_level *k_qmm;
 void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
+
+/* Intel AMX (matmul_amx.c). amx_available: the CPU, the OS and the process
+ * permission allow AMX (probed once). k_amx_on: k_matmul_q sends products of
+ * n >= K_AMX_MIN_N(dt) rows to k_matmul_q_amx (set by kernels_force("avx512")
+ * when available and OMNIC_AMX is not "0"; tests may flip it). k_matmul_q_amx
+ * returns 0, or -1 when it cannot run (nothing written; use another level).
+ * The thresholds are where AMX overtook VNNI on 2048 x 2048 (one core). */
+#define K_AMX_MIN_N(dt) ((dt) == DT_Q8_0 ? 8 : 12)
+int amx_available(void);
+extern int k_amx_on;
+int k_matmul_q_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
+/* Opt-in (OMNIC_AMX_BF16=1; k_amx_bf16_on): BF16 weights x activations rounded
+ * to bf16 with TDPBF16PS for n >= K_AMX_BF16_MIN_N (matmul_bf16_amx.c); changes
+ * numerics, so off by default. Same return convention. */
+#define K_AMX_BF16_MIN_N 16
+int amx_bf16_available(void);
+extern int k_amx_bf16_on;
+int k_matmul_bf16_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
 #endif

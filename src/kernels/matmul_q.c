@@ -170,6 +170,7 @@ void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float
         for (size_t i = 0; i < (size_t)n * (size_t)w->rows; i++) y[i] = NAN;
         return;
     }
+    if (k_amx_on && n >= K_AMX_MIN_N(w->dt) && k_matmul_q_amx(pool, w, x, n, y) == 0) return;
     size_t xs = (lv->act_bytes(w->dt, w->cols) + 63) & ~(size_t)63;
     void *xq = get_buf(xs * (size_t)n);
     if (!xq) { /* out of memory: fall back to the float path */
