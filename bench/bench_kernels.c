@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
                 int rot = n == 1 ? ncopy : 1;
                 for (int ti = 0; ti < nt; ti++) {
                     omnic_pool *pool = omnic_pool_new(ts[ti]);
-                    kweight w = {wdata, dt, rows, cols};
+                    kweight w = {wdata, dt, rows, cols, 0};
                     k_matmul(pool, &w, x, n, y); /* warm-up */
                     long calls = 0;
                     double t0 = now(), el;

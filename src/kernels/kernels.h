@@ -22,6 +22,9 @@ typedef struct kweight {
     const void *data;   /* rows rows of dt, row-major (dtype_row_bytes(dt, cols) each) */
     omnic_dtype dt;
     int rows, cols;
+    int act_bf16;       /* 1: activations may be rounded to bf16 for this weight (AMX
+                         * TDPBF16PS on BF16 weights, as the reference's bf16 autocast
+                         * does); set by the media encoders, never by the LLM */
 } kweight;
 
 /* Select implementations for this CPU (idempotent; called by omnic_model_open).

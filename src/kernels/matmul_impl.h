@@ -44,5 +44,7 @@ int k_matmul_q_amx(omnic_pool *pool, const kweight *w, const float *x, int n, fl
 #define K_AMX_BF16_MIN_N 16
 int amx_bf16_available(void);
 extern int k_amx_bf16_on;
+/* AMX BF16 usable (OMNIC_AMX and OMNIC_AMX_BF16 not "0"): weights marked act_bf16 use it. */
+extern int k_amx_bf16_ok;
 int k_matmul_bf16_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
 #endif

@@ -52,7 +52,11 @@ int an_mat(omnic_model *m, const char *prefix, const char *name, int ndim, const
     int64_t cols = 1;
     for (int i = 1; i < ndim; i++) cols *= shape[i];
     if (shape[0] > INT32_MAX || cols > INT32_MAX) return omnic_err(OMNIC_ETENSOR, "tensor '%s' is too large", t->name);
-    *out = (kweight){t->data, t->dt, (int)shape[0], (int)cols};
+    /* the continuous encoder may round activations to bf16 (kernels.h; the reference
+     * runs it under bf16 autocast); the S3 tokenizer stays fp32: its FSQ codes are
+     * decided by rounding, and the HF reference computes it in float32 (audio.md 6.4) */
+    int act_bf16 = strncmp(prefix, "model.discrete_audio_model.", 27) != 0;
+    *out = (kweight){t->data, t->dt, (int)shape[0], (int)cols, act_bf16};
     return OMNIC_OK;
 }
 
@@ -73,7 +77,7 @@ int an_vec(omnic_model *m, const char *prefix, const char *name, int n, float **
     if (rc) return rc;
     *out = malloc((size_t)n * sizeof(float));
     if (!*out) return omnic_err(OMNIC_ENOMEM, "out of memory");
-    kweight w = {t->data, t->dt, 1, n};
+    kweight w = {t->data, t->dt, 1, n, 0};
     k_row_to_f32(&w, 0, *out);
     return OMNIC_OK;
 }
@@ -237,7 +241,7 @@ static void attn_run(void *arg, int ith, int nth) {
 void an_attention(omnic_pool *pool, const float *q, const float *k, const float *v, float *o, int L, int H, int dh,
                   an_attn_scratch *s) {
     attn_job j = {q, k, v, o, L, H * dh, dh, 0, 0, s};
-    kweight kw = {s->kh, DT_F32, L, dh}, vw = {s->vt, DT_F32, dh, L};
+    kweight kw = {s->kh, DT_F32, L, dh, 0}, vw = {s->vt, DT_F32, dh, L, 0};
     for (int h = 0; h < H; h++) {
         j.h = h;
         j.phase = 0;

@@ -146,7 +146,7 @@ static void attention_worker(void *arg, int ith, int nth) {
         for (int u = 0; u < npos; u++) {
             const float *kr = (const float *)(kc + (size_t)u * c->kv_row), *vr = (const float *)(vc + (size_t)u * c->kv_row);
             if (!f32) {
-                kweight kw = {kc + (size_t)u * c->kv_row, c->kv_dt, 1, d};
+                kweight kw = {kc + (size_t)u * c->kv_row, c->kv_dt, 1, d, 0};
                 k_row_to_f32(&kw, 0, kbuf);
                 kr = kbuf;
             }
@@ -160,7 +160,7 @@ static void attention_worker(void *arg, int ith, int nth) {
             float w = expf(s - mx);
             sum += w;
             if (!f32) {
-                kweight vw = {vc + (size_t)u * c->kv_row, c->kv_dt, 1, d};
+                kweight vw = {vc + (size_t)u * c->kv_row, c->kv_dt, 1, d, 0};
                 k_row_to_f32(&vw, 0, vbuf);
                 vr = vbuf;
             }

@@ -114,7 +114,7 @@ static int get_mat(ctx *c, const char *name, int rows, int cols, int heads, kwei
         return omnic_err(OMNIC_ETENSOR, "%s: tensor '%s' has shape ne=[%lld, %lld%s], expected [%d, %d] (columns, rows)", c->f->path,
                          name, (long long)t->ne[0], (long long)t->ne[1], t->ndim > 2 ? ", ..." : "", cols, rows);
     ((gguf_tensor *)t)->used = 1;
-    *out = (kweight){t->data, (omnic_dtype)t->dt, rows, cols};
+    *out = (kweight){t->data, (omnic_dtype)t->dt, rows, cols, 0};
     if (heads > 0) {
         int d = rows / heads;
         size_t rb = (size_t)dtype_row_bytes((omnic_dtype)t->dt, cols);
@@ -147,7 +147,7 @@ static int get_vec(ctx *c, const char *name, int n, int heads, int required, flo
     ((gguf_tensor *)t)->used = 1;
     float *v = malloc((size_t)n * sizeof(float));
     if (!v) return omnic_err(OMNIC_ENOMEM, "out of memory");
-    kweight w = {t->data, (omnic_dtype)t->dt, 1, n};
+    kweight w = {t->data, (omnic_dtype)t->dt, 1, n, 0};
     k_row_to_f32(&w, 0, v);
     if (heads > 0) {
         int d = n / heads;

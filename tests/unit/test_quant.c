@@ -228,7 +228,7 @@ static qw make_qw(omnic_dtype dt, int rows, int cols) {
         assert_int_equal(dequant_row(dt, (char *)t.data + rb * r, t.deq + (size_t)r * cols, cols), 0);
     }
     free(row);
-    t.w = (kweight){t.data, dt, rows, cols};
+    t.w = (kweight){t.data, dt, rows, cols, 0};
     return t;
 }
 
@@ -346,7 +346,7 @@ static void test_act_same_values(void **st) {
         blk[0] = 0x00, blk[1] = 0x3c; /* d = 1 */
         blk[2 + r % 32] = 1;
     }
-    kweight kw = {w, DT_Q8_0, rows, cols};
+    kweight kw = {w, DT_Q8_0, rows, cols, 0};
     float *x = rand_x(cols), ya[96], yb[96];
     x[3] = 0.5f * x[4]; /* ties and values of every size */
     run_level(&qmm_scalar, &kw, x, 1, yb, 0, rows);
