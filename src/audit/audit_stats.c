@@ -58,20 +58,56 @@ static void standardise(float *v, int n) {
     for (int i = 0; i < n; i++) v[i] *= inv;
 }
 
-/* greedy one-to-one assignment of n rows to m >= n columns maximising S */
-static void assign(const float *S, int n, int m, int *map, int *order, float *best, char *taken) {
-    for (int i = 0; i < n; i++) {
-        int b = 0;
-        for (int j = 1; j < m; j++)
-            if (S[(size_t)i * m + j] > S[(size_t)i * m + b]) b = j;
-        map[i] = b, best[i] = S[(size_t)i * m + b], order[i] = i;
+static float row_max(const float *x, int m, int skip, int *arg) {
+    float mx[8];
+    for (int l = 0; l < 8; l++) mx[l] = -INFINITY;
+    int j = 0;
+    for (; j + 8 <= m; j += 8)
+        for (int l = 0; l < 8; l++) {
+            float v = j + l == skip ? -INFINITY : x[j + l];
+            mx[l] = v > mx[l] ? v : mx[l];
+        }
+    for (; j < m; j++) {
+        float v = j == skip ? -INFINITY : x[j];
+        mx[0] = v > mx[0] ? v : mx[0];
     }
-    /* rows with the most confident match first (insertion sort on small n, else qsort-free shell) */
-    for (int gap = n / 2; gap > 0; gap /= 2)
-        for (int i = gap; i < n; i++)
-            for (int j = i; j >= gap && best[order[j - gap]] < best[order[j]]; j -= gap) {
+    float best = mx[0];
+    for (int l = 1; l < 8; l++) best = mx[l] > best ? mx[l] : best;
+    if (arg) {
+        *arg = 0;
+        for (j = 0; j < m; j++)
+            if (x[j] == best && j != skip) {
+                *arg = j;
+                break;
+            }
+    }
+    return best;
+}
+
+static int cmpf(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* greedy one-to-one assignment of n rows to m >= n columns maximising S.
+ * Returns whether the matches look real: a median best score >= 0.7, or at
+ * least max(3, n/10) rows whose best score stands out from their second best
+ * by > 15x the lower quartile of such gaps (for unrelated vectors the gaps are
+ * extreme-value spacings, ~exponential: ~1.3% pass). Clobbers best[]. */
+static int assign(const float *S, int n, int m, int *map, int *order, float *best, float *gap, char *taken) {
+    for (int i = 0; i < n; i++) {
+        const float *row = S + (size_t)i * m;
+        int b;
+        best[i] = row_max(row, m, -1, &b);
+        map[i] = b, order[i] = i;
+        gap[i] = m > 1 ? best[i] - row_max(row, m, b, NULL) : 0;
+    }
+    /* rows with the most confident match first (shell sort) */
+    for (int k = n / 2; k > 0; k /= 2)
+        for (int i = k; i < n; i++)
+            for (int j = i; j >= k && best[order[j - k]] < best[order[j]]; j -= k) {
                 int t = order[j];
-                order[j] = order[j - gap], order[j - gap] = t;
+                order[j] = order[j - k], order[j - k] = t;
             }
     memset(taken, 0, (size_t)m);
     for (int o = 0; o < n; o++) {
@@ -84,6 +120,14 @@ static void assign(const float *S, int n, int m, int *map, int *order, float *be
         }
         taken[map[i]] = 1;
     }
+    qsort(best, (size_t)n, sizeof *best, cmpf);
+    if (best[n / 2] >= 0.7f) return 1; /* most rows matched well */
+    memcpy(best, gap, (size_t)n * sizeof *best);
+    qsort(best, (size_t)n, sizeof *best, cmpf);
+    float q25 = best[n / 4];
+    int cnt = 0;
+    for (int i = 0; i < n; i++) cnt += gap[i] > 15 * q25;
+    return cnt >= 3 && cnt >= n / 10;
 }
 
 /* B seen in A's orientation (transposed or not), read lazily from the memory
@@ -238,10 +282,11 @@ typedef struct {
     omnic_dtype dta, dtb;
     int *rowmap, *colmap; /* SA -> B row (view row, or index into the sample), CA -> B column */
     int *tmpi, *order;
-    float *tmpf;
+    float *tmpf, *gap;
     char *taken;
     float *Brow;        /* [SA x C] B's rows rowmap (load_rows) */
     float *prof;        /* [RB x NQ] B's row profiles, once computed */
+    int early;          /* drop a hypothesis when its first step finds nothing (large matrices) */
     int err;
 } search_t;
 
@@ -267,8 +312,9 @@ static void load_cols(search_t *s, float *out) {
     }
 }
 
-/* columns given the rows (Brow loaded for rowmap) */
-static void match_cols(search_t *s) {
+/* columns given the rows (Brow loaded for rowmap); returns whether the
+ * matches look real (assign) */
+static int match_cols(search_t *s) {
     au_ctx *c = s->c;
     int SA = s->SA, C = s->C, CA = s->CA;
     float *XA = buf(c, 2, (size_t)CA * SA), *XB = buf(c, 3, (size_t)C * SA), *S = buf(c, 4, (size_t)CA * C);
@@ -281,11 +327,11 @@ static void match_cols(search_t *s) {
         standardise(XB + (size_t)j * SA, SA);
     }
     gemm_nt(c, XA, CA, XB, C, SA, S);
-    assign(S, CA, C, s->colmap, s->order, s->tmpf, s->taken);
+    return assign(S, CA, C, s->colmap, s->order, s->tmpf, s->gap, s->taken);
 }
 
-/* rows given the columns; reloads Brow */
-static void match_rows(search_t *s) {
+/* rows given the columns; reloads Brow; returns whether the matches look real */
+static int match_rows(search_t *s) {
     au_ctx *c = s->c;
     int SA = s->SA, RB = s->RB, C = s->C, CA = s->CA;
     float *YA = buf(c, 2, (size_t)SA * CA), *YB = buf(c, 3, (size_t)RB * CA), *S = buf(c, 4, (size_t)SA * RB);
@@ -296,8 +342,9 @@ static void match_rows(search_t *s) {
     load_cols(s, YB);
     for (int r = 0; r < RB; r++) standardise(YB + (size_t)r * CA, CA);
     gemm_nt(c, YA, SA, YB, RB, CA, S);
-    assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->taken);
+    int real = assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->gap, s->taken);
     load_rows(s);
+    return real;
 }
 
 /* rows matched by profiles invariant to column order: power means of |x|
@@ -349,7 +396,7 @@ static void match_rows_profile(search_t *s) {
         for (int k = 0; k < NQ; k++) nb += (double)DB[(size_t)r * NQ + k] * DB[(size_t)r * NQ + k];
         for (int k = 0; k < SA; k++) S[(size_t)k * RB + r] = 2 * S[(size_t)k * RB + r] - (float)nb;
     }
-    assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->taken);
+    assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->gap, s->taken);
     load_rows(s);
 }
 
@@ -444,7 +491,12 @@ static evres evaluate(search_t *s, int ne, int full) {
     return e;
 }
 
-/* all hypotheses on one orientation of B; returns the best (by corr) */
+/* all hypotheses on one orientation of B; returns the best (by corr). On
+ * large matrices a hypothesis is dropped after its first matching step when
+ * no match stands out (assign): unrelated tensors then cost one step per
+ * hypothesis instead of four, and the null (mismatched layers) goes through
+ * the same rule. Small matrices always refine (a weak start, as after
+ * permutation plus heavy fine-tuning, still converges there). */
 static evres search(search_t *s, const int *ia, int rows_all, int *pr, int *pc) {
     int SA = s->SA, C = s->C, CA = s->CA, full = CA == C;
     /* identity */
@@ -459,17 +511,17 @@ static evres search(search_t *s, const int *ia, int rows_all, int *pr, int *pc) 
         if (h == 0) { /* rows as stored: columns, rows, columns */
             for (int k = 0; k < SA; k++) s->rowmap[k] = rows_all ? ia[k] : k;
             load_rows(s);
-            match_cols(s);
+            if (!match_cols(s) && s->early) continue;
             if (rows_all) match_rows(s);
             match_cols(s);
         } else if (h == 1) { /* rows by profile */
             match_rows_profile(s);
-            match_cols(s);
+            if (!match_cols(s) && s->early) continue;
             match_rows(s);
             match_cols(s);
         } else { /* columns as stored: rows, columns, rows */
             for (int j = 0; j < CA; j++) s->colmap[j] = s->ja[j];
-            match_rows(s);
+            if (!match_rows(s) && s->early) continue;
             match_cols(s);
             match_rows(s);
         }
@@ -555,10 +607,10 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
     int *rowmap = malloc((size_t)SA * sizeof *rowmap), *colmap = malloc((size_t)CA * sizeof *colmap);
     int nmax = SA > CA ? SA : CA;
     int *order = malloc((size_t)nmax * sizeof *order);
-    float *tmpf = malloc((size_t)nmax * sizeof *tmpf);
+    float *tmpf = malloc((size_t)nmax * sizeof *tmpf), *gap = malloc((size_t)nmax * sizeof *gap);
     char *taken = malloc((size_t)(RB > C ? RB : C));
     float *A = buf(c, 0, (size_t)SA * C), *Brow = buf(c, 8, (size_t)SA * C), *Bs = NULL;
-    if (!ia || !ja || !rowmap || !colmap || !order || !tmpf || !taken || !A || !Brow) goto nomem_f;
+    if (!ia || !ja || !rowmap || !colmap || !order || !tmpf || !gap || !taken || !A || !Brow) goto nomem_f;
     for (int k = 0; k < SA; k++) ia[k] = (int)((int64_t)k * Ra / SA);
     for (int j = 0; j < CA; j++) ja[j] = (int)((int64_t)j * C / CA);
     if (read_item_rows(a, ia, SA, A)) goto rderr_f;
@@ -567,8 +619,8 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
         if (!Bs) goto nomem_f;
         if (bv_rows(c, &bv, ia, SA, Bs)) goto rderr_f;
     }
-    search_t s = {c, A, &bv, Bs, SA, RB, C, CA, ja, a->t->dt, b->t->dt, rowmap, colmap, NULL, order, tmpf, taken,
-                  Brow, NULL, 0};
+    search_t s = {c, A, &bv, Bs, SA, RB, C, CA, ja, a->t->dt, b->t->dt, rowmap, colmap, NULL, order, tmpf, gap,
+                  taken, Brow, NULL, big, 0};
     /* as stored (name-aligned), on the sampled rows */
     {
         for (int k = 0; k < SA; k++) rowmap[k] = rows_all ? ia[k] : k;
@@ -619,15 +671,15 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
     }
     if (s.err) goto rderr_f;
     st->ok = 1;
-    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(taken);
+    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(gap), free(taken);
     return;
 nomem_f:
-    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(taken);
+    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(gap), free(taken);
 nomem:
     snprintf(st->why, sizeof st->why, "out of memory");
     return;
 rderr_f:
-    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(taken);
+    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(gap), free(taken);
 rderr:
     snprintf(st->why, sizeof st->why, "read error");
 }
@@ -642,6 +694,16 @@ int au_untrained(const au_item *it) {
     float *row = malloc((size_t)D * sizeof *row);
     if (!row) return 0;
     double err[3] = {0, 0, 0};
+    /* quick reject: row 0 of every layout holds only 0 (sin) and 1 (cos) */
+    if (au_read_rows(t, 0, 1, row)) {
+        free(row);
+        return 0;
+    }
+    for (int i = 0; i < D; i++)
+        if (fabsf(row[i]) > 2e-2f && fabsf(row[i] - 1) > 2e-2f) {
+            free(row);
+            return 0;
+        }
     for (int k = 0; k < n; k++) {
         int64_t r = (int64_t)k * it->rows / n;
         if (au_read_rows(t, r, 1, row)) {
