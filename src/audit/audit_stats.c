@@ -286,6 +286,7 @@ typedef struct {
     char *taken;
     float *Brow;        /* [SA x C] B's rows rowmap (load_rows) */
     float *prof;        /* [RB x NQ] B's row profiles, once computed */
+    const au_item *ait; /* A's tensor (for its rms over all rows) */
     int early;          /* drop a hypothesis when its first step finds nothing (large matrices) */
     int err;
 } search_t;
@@ -384,18 +385,40 @@ static void match_rows_profile(search_t *s) {
             memcpy(DA + (size_t)k * NQ, m, 7 * sizeof *m);
             q += m[1];
         }
-        double inv = q > 0 ? 1.0 / sqrt(q / ((double)SA * C)) : 0;
+        double nq = (double)SA * C;
+        if (s->ait->rows > SA) { /* B's profiles are in units of B's rms over every row: A's too */
+            float *chunk = buf(c, 12, (size_t)PROF_CHUNK * C);
+            q = 0, nq = (double)s->ait->rows * C;
+            for (int64_t r0 = 0; chunk && r0 < s->ait->rows; r0 += PROF_CHUNK) {
+                int n = (int)(s->ait->rows - r0 < PROF_CHUNK ? s->ait->rows - r0 : PROF_CHUNK);
+                if (au_read_rows(s->ait->t, s->ait->row0 + r0, n, chunk)) {
+                    s->err = 1;
+                    break;
+                }
+                float acc[8] = {0};
+                for (size_t i = 0; i + 8 <= (size_t)n * C; i += 8)
+                    for (int l = 0; l < 8; l++) acc[l] += chunk[i + l] * chunk[i + l];
+                for (size_t i = (size_t)n * C / 8 * 8; i < (size_t)n * C; i++) acc[0] += chunk[i] * chunk[i];
+                for (int l = 0; l < 8; l++) q += acc[l];
+            }
+        }
+        double inv = q > 0 ? 1.0 / sqrt(q / nq) : 0;
         for (int k = 0; k < SA; k++) {
             memcpy(m, DA + (size_t)k * NQ, 7 * sizeof *m);
             prof_feat(m, C, inv, DA + (size_t)k * NQ);
         }
     }
-    gemm_nt(c, DA, SA, DB, RB, NQ, S);
-    for (int r = 0; r < RB; r++) { /* -|da - db|^2 up to a per-row constant */
-        double nb = 0;
-        for (int k = 0; k < NQ; k++) nb += (double)DB[(size_t)r * NQ + k] * DB[(size_t)r * NQ + k];
-        for (int k = 0; k < SA; k++) S[(size_t)k * RB + r] = 2 * S[(size_t)k * RB + r] - (float)nb;
-    }
+    /* -|da - db|^2 in double: neighbouring profiles of a large matrix differ by
+     * far less than float rounding of a product form would resolve */
+    for (int k = 0; k < SA; k++)
+        for (int r = 0; r < RB; r++) {
+            double d2 = 0;
+            for (int q = 0; q < NQ; q++) {
+                double d = (double)DA[(size_t)k * NQ + q] - DB[(size_t)r * NQ + q];
+                d2 += d * d;
+            }
+            S[(size_t)k * RB + r] = (float)-sqrt(d2);
+        }
     assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->gap, s->taken);
     load_rows(s);
 }
@@ -620,7 +643,7 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
         if (bv_rows(c, &bv, ia, SA, Bs)) goto rderr_f;
     }
     search_t s = {c, A, &bv, Bs, SA, RB, C, CA, ja, a->t->dt, b->t->dt, rowmap, colmap, NULL, order, tmpf, gap,
-                  taken, Brow, NULL, big, 0};
+                  taken, Brow, NULL, a, big, 0};
     /* as stored (name-aligned), on the sampled rows */
     {
         for (int k = 0; k < SA; k++) rowmap[k] = rows_all ? ia[k] : k;
