@@ -10,9 +10,11 @@
  *    cancel), and the residual after a per-row least-squares scale with the
  *    finer copy requantized to the coarser one's storage type (a quantized
  *    copy of a tensor is then reproduced exactly; fine-tuning is not).
- * Only one tensor of each checkpoint is in memory (as float32) at a time;
- * large tensors are subsampled by rows (max_rows of A; all rows of B up to a
- * bound, for the assignment). */
+ * A is read as a row sample (max_rows); B is never held whole: it is read
+ * lazily from the memory map (the sampled rows, a few columns of every row
+ * for row matching, or one pass for the row profiles), so a copy or a
+ * fine-tune costs two row samples and only the permutation search (large
+ * matrices: cut short when its first step finds nothing) touches all of B. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
