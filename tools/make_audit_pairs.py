@@ -22,7 +22,14 @@ uniform rescaling, compensated scaling (Q x s / K / s per part of the fused qkv,
 V x s with proj / s, up x s with down / s), partial layer copies.
 
 `make_audit_pairs.py --out DIR` writes the set used by tests/integration/test_audit.py
-(the test imports this module and builds them itself)."""
+(the test imports this module and builds them itself).
+
+`make_audit_pairs.py --big DIR --layers N [--vocab V] --variant base|indep|copy|perm`
+streams one 8B-size standalone HCX LLM (D 4096, FFN 12288, 32 / 8 heads of 128,
+bf16; ~0.39 GB per layer) for timing `omnic audit` at scale: base (seed 0), indep
+(another draw), copy (the base regenerated bit for bit), perm (the base with a
+function-preserving permutation of the residual width, of the KV groups / query
+heads and of the MLP units of every layer)."""
 import argparse
 import json
 import os
@@ -353,10 +360,116 @@ def build_all(out):
     return P
 
 
+# ---- 8B-size LLM for timings (streamed: one tensor in memory at a time) ----
+BIG = dict(D=4096, F=12288, H=32, KV=8, hd=128)
+
+
+def big_mat(seed, r, c, scale=0.02):
+    """mat() at scale, cheaper (torch: numpy's reference BLAS is too slow here):
+    float32, rank 64, Laplace tails"""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    k = 64
+    s = torch.exp(-torch.arange(k, dtype=torch.float32) / (k / 3.0)) * (1.5 / np.sqrt(k))
+    w = (torch.randn(r, k, generator=g) * s) @ torch.randn(k, c, generator=g)
+    t = torch.empty(r, c).exponential_(generator=g)
+    t *= torch.randint(0, 2, (r, c), generator=g, dtype=torch.int8).float().mul_(2).sub_(1).mul_(0.5)
+    w += t
+    del t
+    w *= torch.exp(0.35 * torch.randn(r, 1, generator=g))
+    w *= torch.exp(0.15 * torch.randn(1, c, generator=g))
+    w *= scale / float(w.std())
+    return w.numpy()
+
+
+def bf16_bytes(w):
+    """float32 -> bf16 bytes, round to nearest (finite values)"""
+    u = np.ascontiguousarray(w, dtype=np.float32).view(np.uint32)
+    u += np.uint32(0x8000)
+    return (u >> np.uint32(16)).astype("<u2").tobytes()
+
+
+def big_specs(layers, vocab):
+    D, F, H, KV, hd = BIG["D"], BIG["F"], BIG["H"], BIG["KV"], BIG["hd"]
+    t = [("model.embed_tokens.weight", (vocab, D)), ("model.norm.weight", (D,)), ("lm_head.weight", (vocab, D))]
+    for i in range(layers):
+        p = "model.layers.%d." % i
+        t += [(p + "input_layernorm.weight", (D,)), (p + "post_attention_layernorm.weight", (D,)),
+              (p + "self_attn.q_proj.weight", (H * hd, D)), (p + "self_attn.k_proj.weight", (KV * hd, D)),
+              (p + "self_attn.v_proj.weight", (KV * hd, D)), (p + "self_attn.o_proj.weight", (D, H * hd)),
+              (p + "mlp.gate_proj.weight", (F, D)), (p + "mlp.up_proj.weight", (F, D)),
+              (p + "mlp.down_proj.weight", (D, F))]
+    return sorted(t)
+
+
+def big_perms(layer, D, F, H, KV, hd):
+    """(residual, query rows, kv rows, MLP units) permutations of one layer"""
+    rng = np.random.default_rng(7000 + layer)
+    pk = rng.permutation(KV)
+    g = H // KV
+    heads = np.concatenate([kv * g + rng.permutation(g) for kv in pk])
+    q = np.concatenate([np.arange(h * hd, (h + 1) * hd) for h in heads])
+    k = np.concatenate([np.arange(h * hd, (h + 1) * hd) for h in pk])
+    return q, k, rng.permutation(F)
+
+
+def big_llm(folder, layers, vocab, variant):
+    D, F, H, KV, hd = BIG["D"], BIG["F"], BIG["H"], BIG["KV"], BIG["hd"]
+    seed = 1 if variant == "indep" else 0
+    specs = big_specs(layers, vocab)
+    os.makedirs(folder, exist_ok=True)
+    entries, off = [], 0
+    for name, shape in specs:
+        n = int(np.prod(shape)) * 2
+        entries.append((name, "bf16", shape, off, off + n))
+        off += n
+    pe = np.random.default_rng(6999).permutation(D)
+    with open(os.path.join(folder, "model.safetensors"), "wb") as f:
+        f.write(make_random_hcx.st_header(entries))
+        for idx, (name, shape) in enumerate(specs):
+            w = gain(np.random.default_rng([seed, idx]), shape[0]) if len(shape) == 1 else \
+                big_mat(seed * 100003 + idx, shape[0], shape[1])
+            if variant == "perm":
+                parts = name.split(".")
+                lay = int(parts[2]) if parts[1] == "layers" else -1
+                if lay >= 0:
+                    q, k, pf = big_perms(lay, D, F, H, KV, hd)
+                if len(shape) == 1:
+                    w = w[pe]
+                elif "embed_tokens" in name or "lm_head" in name:
+                    w = w[:, pe]
+                elif "q_proj" in name:
+                    w = w[q][:, pe]
+                elif "k_proj" in name or "v_proj" in name:
+                    w = w[k][:, pe]
+                elif "o_proj" in name:
+                    w = w[pe][:, q]
+                elif "gate_proj" in name or "up_proj" in name:
+                    w = w[pf][:, pe]
+                elif "down_proj" in name:
+                    w = w[pe][:, pf]
+            f.write(bf16_bytes(w))
+            del w
+    cfg = make_random_hcx.llm_config(make_random_hcx.parse_args(
+        ["--vocab", str(vocab), "--hidden", str(D), "--layers", str(layers), "--heads", str(H), "--kv-heads",
+         str(KV), "--head-dim", str(hd), "--ffn", str(F), "--untied", "--dtype", "bf16", "--out", "/dev/null"]))
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True)
+    p.add_argument("--out")
+    p.add_argument("--big", help="write one 8B-size LLM here (timings)")
+    p.add_argument("--layers", type=int, default=8)
+    p.add_argument("--vocab", type=int, default=32768)
+    p.add_argument("--variant", choices=["base", "indep", "copy", "perm"], default="base")
     a = p.parse_args(argv)
+    if a.big:
+        big_llm(a.big, a.layers, a.vocab, a.variant)
+        return
+    if not a.out:
+        p.error("--out or --big is required")
     for k, v in sorted(build_all(a.out).items()):
         print(k, v)
 

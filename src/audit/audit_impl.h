@@ -38,6 +38,9 @@ int au_open(const char *path, au_source **out);
 void au_close(au_source *s);
 /* Rows [r0, r0 + n) (canonical order) of t as float32, row-major, t->cols each. */
 int au_read_rows(const au_tensor *t, int64_t r0, int64_t n, float *out);
+/* Columns cols[0..nc) of rows [r0, r0 + n) of a matrix as float32, [n x nc];
+ * block types dequantize only the blocks holding them (scratch: one block). */
+int au_read_cols(const au_tensor *t, int64_t r0, int64_t n, const int *cols, int nc, float *out, float *scratch);
 
 /* ---- items: what is compared (audit_match.c) ---- */
 enum { AU_LLM, AU_VISION, AU_VPROJ, AU_AUDIO, AU_APROJ, AU_DVISION, AU_DAUDIO, AU_VACOMP, AU_ADEC, AU_OTHER, AU_NCOMP };
@@ -86,8 +89,9 @@ typedef struct au_ctx {
     unsigned null_signs;  /* != 0: flip B's rows and columns by pseudo-random
                              signs (seeded): an unrelated partner of the same
                              size and value distribution, for the null */
-    float *bufs[8];
-    size_t caps[8];
+#define AU_NBUF 16
+    float *bufs[AU_NBUF];
+    size_t caps[AU_NBUF];
 } au_ctx;
 
 void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st);

@@ -239,3 +239,54 @@ int au_read_rows(const au_tensor *t, int64_t r0, int64_t n, float *out) {
     }
     return 0;
 }
+
+/* canonical row r -> stored row (the fork's per-head q/k order undone) */
+static int64_t src_row(const au_tensor *t, int64_t r) {
+    if (!t->qk_group) return r;
+    int64_t d = t->qk_group, h = r / d, k = r % d;
+    return h * d + 2 * (k % (d / 2)) + k / (d / 2);
+}
+
+int au_read_cols(const au_tensor *t, int64_t r0, int64_t n, const int *cols, int nc, float *out, float *scratch) {
+    if ((int)t->dt < 0) return omnic_err(OMNIC_EFORMAT, "tensor '%s': storage type not readable", t->name);
+    if (t->ndim <= 1 || r0 < 0 || n < 0 || r0 + n > t->rows)
+        return omnic_err(OMNIC_EINVAL, "tensor '%s': rows out of range", t->name);
+    for (int j = 0; j < nc; j++)
+        if (cols[j] < 0 || cols[j] >= t->cols) return omnic_err(OMNIC_EINVAL, "tensor '%s': column out of range", t->name);
+    size_t rb = (size_t)dtype_row_bytes(t->dt, t->cols);
+    int be = dtype_is_block(t->dt) ? dtype_block_elems(t->dt) : 0, bb = be ? dtype_block_bytes(t->dt) : 0;
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *p = t->data + (size_t)src_row(t, r0 + i) * rb;
+        float *o = out + (size_t)i * (size_t)nc;
+        switch (t->dt) {
+        case DT_F32:
+            for (int j = 0; j < nc; j++) memcpy(o + j, p + 4 * (size_t)cols[j], 4);
+            break;
+        case DT_BF16:
+            for (int j = 0; j < nc; j++) {
+                uint16_t h;
+                memcpy(&h, p + 2 * (size_t)cols[j], 2);
+                o[j] = bf16_to_f32(h);
+            }
+            break;
+        default:
+            if (!be) {
+                for (int j = 0; j < nc; j++) row_f32(t, p + (size_t)dtype_size(t->dt) * (size_t)cols[j], 1, o + j);
+                break;
+            }
+            /* block types: dequantize the blocks holding the wanted columns */
+            {
+                int64_t last = -1;
+                for (int j = 0; j < nc; j++) {
+                    int64_t blk = cols[j] / be;
+                    if (blk != last) {
+                        dequant_row(t->dt, p + (size_t)blk * (size_t)bb, scratch, be);
+                        last = blk;
+                    }
+                    o[j] = scratch[cols[j] % be];
+                }
+            }
+        }
+    }
+    return 0;
+}

@@ -10,9 +10,11 @@
  *    cancel), and the residual after a per-row least-squares scale with the
  *    finer copy requantized to the coarser one's storage type (a quantized
  *    copy of a tensor is then reproduced exactly; fine-tuning is not).
- * Only one tensor of each checkpoint is in memory (as float32) at a time;
- * large tensors are subsampled by rows (max_rows of A; all rows of B up to a
- * bound, for the assignment). */
+ * A is read as a row sample (max_rows); B is never held whole: it is read
+ * lazily from the memory map (the sampled rows, a few columns of every row
+ * for row matching, or one pass for the row profiles), so a copy or a
+ * fine-tune costs two row samples and only the permutation search (large
+ * matrices: cut short when its first step finds nothing) touches all of B. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,6 @@
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 
-#define B_FULL_MAX (64ll << 20) /* elements of B read whole for the assignment */
 #define B_ROWS_MAX 16384
 #define NQ 8                    /* features of a row profile */
 
@@ -59,20 +60,56 @@ static void standardise(float *v, int n) {
     for (int i = 0; i < n; i++) v[i] *= inv;
 }
 
-/* greedy one-to-one assignment of n rows to m >= n columns maximising S */
-static void assign(const float *S, int n, int m, int *map, int *order, float *best, char *taken) {
-    for (int i = 0; i < n; i++) {
-        int b = 0;
-        for (int j = 1; j < m; j++)
-            if (S[(size_t)i * m + j] > S[(size_t)i * m + b]) b = j;
-        map[i] = b, best[i] = S[(size_t)i * m + b], order[i] = i;
+static float row_max(const float *x, int m, int skip, int *arg) {
+    float mx[8];
+    for (int l = 0; l < 8; l++) mx[l] = -INFINITY;
+    int j = 0;
+    for (; j + 8 <= m; j += 8)
+        for (int l = 0; l < 8; l++) {
+            float v = j + l == skip ? -INFINITY : x[j + l];
+            mx[l] = v > mx[l] ? v : mx[l];
+        }
+    for (; j < m; j++) {
+        float v = j == skip ? -INFINITY : x[j];
+        mx[0] = v > mx[0] ? v : mx[0];
     }
-    /* rows with the most confident match first (insertion sort on small n, else qsort-free shell) */
-    for (int gap = n / 2; gap > 0; gap /= 2)
-        for (int i = gap; i < n; i++)
-            for (int j = i; j >= gap && best[order[j - gap]] < best[order[j]]; j -= gap) {
+    float best = mx[0];
+    for (int l = 1; l < 8; l++) best = mx[l] > best ? mx[l] : best;
+    if (arg) {
+        *arg = 0;
+        for (j = 0; j < m; j++)
+            if (x[j] == best && j != skip) {
+                *arg = j;
+                break;
+            }
+    }
+    return best;
+}
+
+static int cmpf(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* greedy one-to-one assignment of n rows to m >= n columns maximising S.
+ * Returns whether the matches look real: a median best score >= 0.7, or at
+ * least max(3, n/10) rows whose best score stands out from their second best
+ * by > 15x the lower quartile of such gaps (for unrelated vectors the gaps are
+ * extreme-value spacings, ~exponential: ~1.3% pass). Clobbers best[]. */
+static int assign(const float *S, int n, int m, int *map, int *order, float *best, float *gap, char *taken) {
+    for (int i = 0; i < n; i++) {
+        const float *row = S + (size_t)i * m;
+        int b;
+        best[i] = row_max(row, m, -1, &b);
+        map[i] = b, order[i] = i;
+        gap[i] = m > 1 ? best[i] - row_max(row, m, b, NULL) : 0;
+    }
+    /* rows with the most confident match first (shell sort) */
+    for (int k = n / 2; k > 0; k /= 2)
+        for (int i = k; i < n; i++)
+            for (int j = i; j >= k && best[order[j - k]] < best[order[j]]; j -= k) {
                 int t = order[j];
-                order[j] = order[j - gap], order[j - gap] = t;
+                order[j] = order[j - k], order[j - k] = t;
             }
     memset(taken, 0, (size_t)m);
     for (int o = 0; o < n; o++) {
@@ -85,22 +122,202 @@ static void assign(const float *S, int n, int m, int *map, int *order, float *be
         }
         taken[map[i]] = 1;
     }
+    qsort(best, (size_t)n, sizeof *best, cmpf);
+    if (best[n / 2] >= 0.7f) return 1; /* most rows matched well */
+    memcpy(best, gap, (size_t)n * sizeof *best);
+    qsort(best, (size_t)n, sizeof *best, cmpf);
+    float q25 = best[n / 4];
+    int cnt = 0;
+    for (int i = 0; i < n; i++) cnt += gap[i] > 15 * q25;
+    return cnt >= 3 && cnt >= n / 10;
+}
+
+/* B seen in A's orientation (transposed or not), read lazily from the memory
+ * map: whole rows, a few columns of every row, or a one-pass row profile; the
+ * null's sign flips are applied on read */
+typedef struct {
+    const au_item *it;
+    int trans;
+    int64_t R, C;       /* view shape */
+    unsigned signs;
+} bview;
+
+static inline int flip(unsigned seed, int64_t r, int64_t j) {
+    uint32_t hr = (uint32_t)(r * 2654435761u) ^ seed;
+    hr ^= hr >> 15, hr *= 0x2c1b3c6du, hr ^= hr >> 12;
+    uint32_t hc = (uint32_t)(j * 2246822519u) ^ (seed * 0x9e3779b9u);
+    hc ^= hc >> 13, hc *= 0x297a2d39u, hc ^= hc >> 16;
+    return (hr ^ hc) & 1;
+}
+
+/* view rows rows[0..n) -> out [n x C] */
+static int bv_rows(au_ctx *c, const bview *v, const int *rows, int n, float *out) {
+    const au_item *it = v->it;
+    int C = (int)v->C;
+    if (!v->trans) {
+        for (int k = 0; k < n; k++)
+            if (au_read_rows(it->t, it->row0 + rows[k], 1, out + (size_t)k * C)) return -1;
+    } else { /* view rows are stored columns */
+        float *tmp = buf(c, 10, (size_t)C * n), *sc = buf(c, 13, 256);
+        if (!tmp || !sc || au_read_cols(it->t, it->row0, C, rows, n, tmp, sc)) return -1;
+        for (int k = 0; k < n; k++)
+            for (int j = 0; j < C; j++) out[(size_t)k * C + j] = tmp[(size_t)j * n + k];
+    }
+    if (v->signs)
+        for (int k = 0; k < n; k++)
+            for (int j = 0; j < C; j++)
+                if (flip(v->signs, rows[k], j)) out[(size_t)k * C + j] = -out[(size_t)k * C + j];
+    return 0;
+}
+
+/* columns cols[0..n) of every view row -> out [R x n] */
+static int bv_cols(au_ctx *c, const bview *v, const int *cols, int n, float *out) {
+    const au_item *it = v->it;
+    int R = (int)v->R;
+    if (!v->trans) {
+        float *sc = buf(c, 13, 256);
+        if (!sc || au_read_cols(it->t, it->row0, R, cols, n, out, sc)) return -1;
+    } else { /* view columns are stored rows */
+        float *tmp = buf(c, 10, (size_t)R);
+        if (!tmp) return -1;
+        for (int j = 0; j < n; j++) {
+            if (au_read_rows(it->t, it->row0 + cols[j], 1, tmp)) return -1;
+            for (int r = 0; r < R; r++) out[(size_t)r * n + j] = tmp[r];
+        }
+    }
+    if (v->signs)
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < n; j++)
+                if (flip(v->signs, r, cols[j])) out[(size_t)r * n + j] = -out[(size_t)r * n + j];
+    return 0;
+}
+
+/* raw sums of a row profile: sum |x|, x^2, |x|^3, x^4, x, x|x|^2, max |x| (8 lanes) */
+static void prof_row(const float *x, int n, float m[7]) {
+    float a1[8] = {0}, a2[8] = {0}, a3[8] = {0}, a4[8] = {0}, a5[8] = {0}, a6[8] = {0}, mx[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) {
+            float v = x[j + l], a = fabsf(v), q = a * a;
+            a1[l] += a, a2[l] += q, a3[l] += q * a, a4[l] += q * q, a5[l] += v, a6[l] += v * q;
+            mx[l] = a > mx[l] ? a : mx[l];
+        }
+    for (; j < n; j++) {
+        float v = x[j], a = fabsf(v), q = a * a;
+        a1[0] += a, a2[0] += q, a3[0] += q * a, a4[0] += q * q, a5[0] += v, a6[0] += v * q;
+        mx[0] = a > mx[0] ? a : mx[0];
+    }
+    for (int k = 0; k < 7; k++) m[k] = 0;
+    for (int l = 0; l < 8; l++) {
+        m[0] += a1[l], m[1] += a2[l], m[2] += a3[l], m[3] += a4[l], m[4] += a5[l], m[5] += a6[l];
+        m[6] = mx[l] > m[6] ? mx[l] : m[6];
+    }
+}
+
+/* profile features (see match_rows_profile) from raw sums over n values, in units of rms 1/inv */
+static void prof_feat(const float m[7], int n, double inv, float *d) {
+    memset(d, 0, NQ * sizeof *d);
+    d[1] = (float)(m[0] / n * inv), d[2] = (float)(sqrt(m[1] / n) * inv), d[3] = (float)(cbrt(m[2] / n) * inv);
+    d[4] = (float)(pow(m[3] / n, 0.25) * inv), d[5] = (float)(m[4] / n * inv), d[6] = (float)(cbrt(m[5] / n) * inv);
+    d[7] = (float)(m[6] * inv / sqrt(2 * log((double)n + 1)));
+}
+
+#define PROF_CHUNK 16
+/* one pass over B: the profile of every view row -> D [R x NQ] */
+static int bv_profile(au_ctx *c, const bview *v, float *D) {
+    const au_item *it = v->it;
+    int64_t Rs = it->rows, Cs = it->cols; /* stored */
+    float *chunk = buf(c, 12, (size_t)PROF_CHUNK * Cs);
+    float *acc = v->trans ? buf(c, 11, (size_t)7 * Cs) : NULL;
+    if (!chunk || (v->trans && !acc)) return -1;
+    if (acc) {
+        memset(acc, 0, (size_t)7 * Cs * sizeof *acc);
+        for (int64_t j = 0; j < Cs; j++) acc[6 * Cs + j] = 0;
+    }
+    double q = 0;
+    float m[7];
+    for (int64_t r0 = 0; r0 < Rs; r0 += PROF_CHUNK) {
+        int n = (int)(Rs - r0 < PROF_CHUNK ? Rs - r0 : PROF_CHUNK);
+        if (au_read_rows(it->t, it->row0 + r0, n, chunk)) return -1;
+        if (v->signs)
+            for (int k = 0; k < n; k++)
+                for (int64_t j = 0; j < Cs; j++) {
+                    int64_t vr = v->trans ? j : r0 + k, vc = v->trans ? r0 + k : j;
+                    if (flip(v->signs, vr, vc)) chunk[k * Cs + j] = -chunk[k * Cs + j];
+                }
+        for (int k = 0; k < n; k++) {
+            const float *x = chunk + (size_t)k * Cs;
+            if (!v->trans) {
+                prof_row(x, (int)Cs, m);
+                memcpy(D + (size_t)(r0 + k) * NQ, m, 7 * sizeof *m); /* raw sums for now */
+                q += m[1];
+            } else {
+                for (int64_t j = 0; j < Cs; j++) {
+                    float val = x[j], a = fabsf(val), a2 = a * a;
+                    acc[j] += a, acc[Cs + j] += a2, acc[2 * Cs + j] += a2 * a, acc[3 * Cs + j] += a2 * a2;
+                    acc[4 * Cs + j] += val, acc[5 * Cs + j] += val * a2;
+                    acc[6 * Cs + j] = a > acc[6 * Cs + j] ? a : acc[6 * Cs + j];
+                    q += a2;
+                }
+            }
+        }
+    }
+    double inv = q > 0 ? 1.0 / sqrt(q / ((double)Rs * Cs)) : 0;
+    int n = (int)v->C;
+    for (int64_t r = 0; r < v->R; r++) {
+        if (v->trans)
+            for (int k = 0; k < 7; k++) m[k] = acc[k * Cs + r];
+        else
+            memcpy(m, D + (size_t)r * NQ, 7 * sizeof *m);
+        prof_feat(m, n, inv, D + (size_t)r * NQ);
+    }
+    return 0;
 }
 
 typedef struct {
     au_ctx *c;
     const float *A;     /* [SA x C] sampled rows of A */
-    const float *B;     /* [RB x C] rows of B (all, or the same sample) */
+    const bview *bv;
+    const float *Bs;    /* !rows_all: [SA x C] the same sample of B's rows (the candidates) */
     int SA, RB, C, CA;
     const int *ja;      /* CA columns of A used for matching */
     omnic_dtype dta, dtb;
-    int *rowmap, *colmap; /* SA -> B row, CA -> B column */
+    int *rowmap, *colmap; /* SA -> B row (view row, or index into the sample), CA -> B column */
     int *tmpi, *order;
-    float *tmpf;
+    float *tmpf, *gap;
     char *taken;
+    float *Brow;        /* [SA x C] B's rows rowmap (load_rows) */
+    float *prof;        /* [RB x NQ] B's row profiles, once computed */
+    const au_item *ait; /* A's tensor (for its rms over all rows) */
+    int early;          /* drop a hypothesis when its first step finds nothing (large matrices) */
+    int err;
 } search_t;
 
-static void match_cols(search_t *s) {
+/* Brow <- B's rows rowmap */
+static void load_rows(search_t *s) {
+    size_t C = (size_t)s->C;
+    if (s->Bs) {
+        for (int k = 0; k < s->SA; k++) memcpy(s->Brow + k * C, s->Bs + (size_t)s->rowmap[k] * C, C * sizeof(float));
+    } else if (bv_rows(s->c, s->bv, s->rowmap, s->SA, s->Brow)) {
+        s->err = 1;
+    }
+}
+
+/* out [RB x CA] <- every candidate row of B at columns colmap */
+static void load_cols(search_t *s, float *out) {
+    int CA = s->CA;
+    if (s->Bs) {
+        for (int r = 0; r < s->RB; r++)
+            for (int j = 0; j < CA; j++) out[(size_t)r * CA + j] = s->Bs[(size_t)r * s->C + s->colmap[j]];
+    } else if (bv_cols(s->c, s->bv, s->colmap, CA, out)) {
+        s->err = 1;
+        memset(out, 0, (size_t)s->RB * CA * sizeof *out);
+    }
+}
+
+/* columns given the rows (Brow loaded for rowmap); returns whether the
+ * matches look real (assign) */
+static int match_cols(search_t *s) {
     au_ctx *c = s->c;
     int SA = s->SA, C = s->C, CA = s->CA;
     float *XA = buf(c, 2, (size_t)CA * SA), *XB = buf(c, 3, (size_t)C * SA), *S = buf(c, 4, (size_t)CA * C);
@@ -109,14 +326,15 @@ static void match_cols(search_t *s) {
         standardise(XA + (size_t)j * SA, SA);
     }
     for (int j = 0; j < C; j++) {
-        for (int k = 0; k < SA; k++) XB[(size_t)j * SA + k] = s->B[(size_t)s->rowmap[k] * C + j];
+        for (int k = 0; k < SA; k++) XB[(size_t)j * SA + k] = s->Brow[(size_t)k * C + j];
         standardise(XB + (size_t)j * SA, SA);
     }
     gemm_nt(c, XA, CA, XB, C, SA, S);
-    assign(S, CA, C, s->colmap, s->order, s->tmpf, s->taken);
+    return assign(S, CA, C, s->colmap, s->order, s->tmpf, s->gap, s->taken);
 }
 
-static void match_rows(search_t *s) {
+/* rows given the columns; reloads Brow; returns whether the matches look real */
+static int match_rows(search_t *s) {
     au_ctx *c = s->c;
     int SA = s->SA, RB = s->RB, C = s->C, CA = s->CA;
     float *YA = buf(c, 2, (size_t)SA * CA), *YB = buf(c, 3, (size_t)RB * CA), *S = buf(c, 4, (size_t)SA * RB);
@@ -124,50 +342,87 @@ static void match_rows(search_t *s) {
         for (int j = 0; j < CA; j++) YA[(size_t)k * CA + j] = s->A[(size_t)k * C + s->ja[j]];
         standardise(YA + (size_t)k * CA, CA);
     }
-    for (int r = 0; r < RB; r++) {
-        for (int j = 0; j < CA; j++) YB[(size_t)r * CA + j] = s->B[(size_t)r * C + s->colmap[j]];
-        standardise(YB + (size_t)r * CA, CA);
-    }
+    load_cols(s, YB);
+    for (int r = 0; r < RB; r++) standardise(YB + (size_t)r * CA, CA);
     gemm_nt(c, YA, SA, YB, RB, CA, S);
-    assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->taken);
+    int real = assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->gap, s->taken);
+    load_rows(s);
+    return real;
 }
 
 /* rows matched by profiles invariant to column order: power means of |x|
  * (p = 1, 2, 3, 4), mean, signed cube-root third moment and max |x|,
- * in units of the matrix's rms (O(cols) per row) */
+ * in units of the matrix's rms (one pass over B); reloads Brow */
 static void match_rows_profile(search_t *s) {
     au_ctx *c = s->c;
     int SA = s->SA, RB = s->RB, C = s->C;
-    float *DA = buf(c, 2, (size_t)SA * NQ), *DB = buf(c, 3, (size_t)RB * NQ), *S = buf(c, 4, (size_t)SA * RB);
-    for (int side = 0; side < 2; side++) {
-        const float *M = side ? s->B : s->A;
-        int R = side ? RB : SA;
-        float *D = side ? DB : DA;
-        double q = 0;
-        for (size_t i = 0; i < (size_t)R * C; i++) q += (double)M[i] * M[i];
-        double inv = q > 0 ? 1.0 / sqrt(q / ((double)R * C)) : 0;
-        for (int r = 0; r < R; r++) {
-            const float *x = M + (size_t)r * C;
-            float m[8] = {0}, mx = 0, fi = (float)inv;
-            for (int j = 0; j < C; j++) {
-                float v = x[j] * fi, a = fabsf(v), a2 = a * a;
-                m[1] += a, m[2] += a2, m[3] += a2 * a, m[4] += a2 * a2, m[5] += v, m[6] += v * a2;
-                mx = a > mx ? a : mx;
+    float *DA = buf(c, 2, (size_t)SA * NQ), *S = buf(c, 4, (size_t)SA * RB);
+    if (!s->prof) {
+        float *DB = buf(c, 14, (size_t)RB * NQ);
+        if (s->Bs) { /* the sample in memory */
+            double q = 0;
+            float m[7];
+            for (int r = 0; r < RB; r++) {
+                prof_row(s->Bs + (size_t)r * C, C, m);
+                memcpy(DB + (size_t)r * NQ, m, 7 * sizeof *m);
+                q += m[1];
             }
-            float *d = D + (size_t)r * NQ;
-            memset(d, 0, NQ * sizeof *d);
-            d[0] = 0, d[1] = (float)(m[1] / C), d[2] = (float)sqrt(m[2] / C);
-            d[3] = (float)cbrt(m[3] / C), d[4] = (float)pow(m[4] / C, 0.25), d[5] = (float)(m[5] / C);
-            d[6] = (float)cbrt(m[6] / C), d[7] = mx / (float)sqrt(2 * log((double)C + 1));
+            double inv = q > 0 ? 1.0 / sqrt(q / ((double)RB * C)) : 0;
+            for (int r = 0; r < RB; r++) {
+                memcpy(m, DB + (size_t)r * NQ, 7 * sizeof *m);
+                prof_feat(m, C, inv, DB + (size_t)r * NQ);
+            }
+        } else if (bv_profile(c, s->bv, DB)) {
+            s->err = 1;
+            memset(DB, 0, (size_t)RB * NQ * sizeof *DB);
+        }
+        s->prof = DB;
+    }
+    const float *DB = s->prof;
+    {
+        double q = 0;
+        float m[7];
+        for (int k = 0; k < SA; k++) {
+            prof_row(s->A + (size_t)k * C, C, m);
+            memcpy(DA + (size_t)k * NQ, m, 7 * sizeof *m);
+            q += m[1];
+        }
+        double nq = (double)SA * C;
+        if (s->ait->rows > SA) { /* B's profiles are in units of B's rms over every row: A's too */
+            float *chunk = buf(c, 12, (size_t)PROF_CHUNK * C);
+            q = 0, nq = (double)s->ait->rows * C;
+            for (int64_t r0 = 0; chunk && r0 < s->ait->rows; r0 += PROF_CHUNK) {
+                int n = (int)(s->ait->rows - r0 < PROF_CHUNK ? s->ait->rows - r0 : PROF_CHUNK);
+                if (au_read_rows(s->ait->t, s->ait->row0 + r0, n, chunk)) {
+                    s->err = 1;
+                    break;
+                }
+                float acc[8] = {0};
+                for (size_t i = 0; i + 8 <= (size_t)n * C; i += 8)
+                    for (int l = 0; l < 8; l++) acc[l] += chunk[i + l] * chunk[i + l];
+                for (size_t i = (size_t)n * C / 8 * 8; i < (size_t)n * C; i++) acc[0] += chunk[i] * chunk[i];
+                for (int l = 0; l < 8; l++) q += acc[l];
+            }
+        }
+        double inv = q > 0 ? 1.0 / sqrt(q / nq) : 0;
+        for (int k = 0; k < SA; k++) {
+            memcpy(m, DA + (size_t)k * NQ, 7 * sizeof *m);
+            prof_feat(m, C, inv, DA + (size_t)k * NQ);
         }
     }
-    gemm_nt(c, DA, SA, DB, RB, NQ, S);
-    for (int r = 0; r < RB; r++) { /* -|da - db|^2 up to a per-row constant */
-        double nb = 0;
-        for (int k = 0; k < NQ; k++) nb += (double)DB[(size_t)r * NQ + k] * DB[(size_t)r * NQ + k];
-        for (int k = 0; k < SA; k++) S[(size_t)k * RB + r] = 2 * S[(size_t)k * RB + r] - (float)nb;
-    }
-    assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->taken);
+    /* -|da - db|^2 in double: neighbouring profiles of a large matrix differ by
+     * far less than float rounding of a product form would resolve */
+    for (int k = 0; k < SA; k++)
+        for (int r = 0; r < RB; r++) {
+            double d2 = 0;
+            for (int q = 0; q < NQ; q++) {
+                double d = (double)DA[(size_t)k * NQ + q] - DB[(size_t)r * NQ + q];
+                d2 += d * d;
+            }
+            S[(size_t)k * RB + r] = (float)-sqrt(d2);
+        }
+    assign(S, SA, RB, s->rowmap, s->order, s->tmpf, s->gap, s->taken);
+    load_rows(s);
 }
 
 /* Sinkhorn-style balancing: unit rms rows and columns */
@@ -191,8 +446,8 @@ static void balance(float *M, int R, int C, float *cs) {
 
 typedef struct { double corr, resid, qnoise; } evres;
 
-/* statistics of A's sampled rows against B's rows rowmap, columns (ja[j] of A
- * <-> colmap[j] of B, j < ne); full != 0 when ja is every column in order */
+/* statistics of A's sampled rows against B's rows rowmap (Brow), columns
+ * (ja[j] of A <-> colmap[j] of B, j < ne); full != 0 when ja is every column in order */
 static evres evaluate(search_t *s, int ne, int full) {
     au_ctx *c = s->c;
     int SA = s->SA, C = s->C;
@@ -200,7 +455,7 @@ static evres evaluate(search_t *s, int ne, int full) {
     for (int k = 0; k < SA; k++)
         for (int j = 0; j < ne; j++) {
             PA[(size_t)k * ne + j] = s->A[(size_t)k * C + s->ja[j]];
-            PB[(size_t)k * ne + j] = s->B[(size_t)s->rowmap[k] * C + s->colmap[j]];
+            PB[(size_t)k * ne + j] = s->Brow[(size_t)k * C + s->colmap[j]];
         }
     evres e = {0, 1, 0};
     /* residual with per-row scale, requantized to the coarser storage */
@@ -261,12 +516,18 @@ static evres evaluate(search_t *s, int ne, int full) {
     return e;
 }
 
-/* all hypotheses on one orientation of B; returns the best (by corr) */
+/* all hypotheses on one orientation of B; returns the best (by corr). On
+ * large matrices a hypothesis is dropped after its first matching step when
+ * no match stands out (assign): unrelated tensors then cost one step per
+ * hypothesis instead of four, and the null (mismatched layers) goes through
+ * the same rule. Small matrices always refine (a weak start, as after
+ * permutation plus heavy fine-tuning, still converges there). */
 static evres search(search_t *s, const int *ia, int rows_all, int *pr, int *pc) {
     int SA = s->SA, C = s->C, CA = s->CA, full = CA == C;
     /* identity */
     for (int k = 0; k < SA; k++) s->rowmap[k] = rows_all ? ia[k] : k;
     for (int j = 0; j < CA; j++) s->colmap[j] = s->ja[j];
+    load_rows(s);
     evres best = evaluate(s, CA, full);
     *pr = *pc = 0;
     if (best.corr >= 0.6 || SA < 8 || C < 8) return best;
@@ -274,17 +535,18 @@ static evres search(search_t *s, const int *ia, int rows_all, int *pr, int *pc) 
         if (h > 0 && !rows_all) break;
         if (h == 0) { /* rows as stored: columns, rows, columns */
             for (int k = 0; k < SA; k++) s->rowmap[k] = rows_all ? ia[k] : k;
-            match_cols(s);
+            load_rows(s);
+            if (!match_cols(s) && s->early) continue;
             if (rows_all) match_rows(s);
             match_cols(s);
         } else if (h == 1) { /* rows by profile */
             match_rows_profile(s);
-            match_cols(s);
+            if (!match_cols(s) && s->early) continue;
             match_rows(s);
             match_cols(s);
         } else { /* columns as stored: rows, columns, rows */
             for (int j = 0; j < CA; j++) s->colmap[j] = s->ja[j];
-            match_rows(s);
+            if (!match_rows(s) && s->early) continue;
             match_cols(s);
             match_rows(s);
         }
@@ -330,71 +592,69 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
     int trans = 0;
     if (Ra == Rb && Ca == Cb) trans = 0;
     else if (!vec && Ra == Cb && Ca == Rb) trans = 1;
-        else {
+    else {
         char sa[96], sb[96];
         shape_str(a, sa, sizeof sa);
         shape_str(b, sb, sizeof sb);
         snprintf(st->why, sizeof st->why, "shape %s vs %s", sa, sb);
         return;
     }
-    if (vec) Ra = Rb = Ra * Ca, Ca = Cb = 1;
+    if (vec) { /* vectors: whole, as stored */
+        int64_t n = Ra * Ca;
+        float *x = buf(c, 0, (size_t)n), *y = buf(c, 1, (size_t)n);
+        if (!x || !y) goto nomem;
+        if (au_read_rows(a->t, a->row0, n, x) || au_read_rows(b->t, b->row0, n, y)) goto rderr;
+        double ab = 0, aa = 0, bb = 0, sa = 0, sb = 0, d2 = 0;
+        for (int64_t j = 0; j < n; j++) {
+            ab += (double)x[j] * y[j], aa += (double)x[j] * x[j], bb += (double)y[j] * y[j];
+            sa += x[j], sb += y[j], d2 += (double)(x[j] - y[j]) * (x[j] - y[j]);
+        }
+        st->cos = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
+        double cxy = ab - sa * sb / n, cxx = aa - sa * sa / n, cyy = bb - sb * sb / n;
+        st->pearson = cxx > 1e-30 && cyy > 1e-30 ? cxy / sqrt(cxx * cyy) : 0;
+        st->rel_l2 = aa > 0 ? sqrt(d2 / aa) : 0;
+        if (cxx <= 1e-30 * (aa + 1e-30) || cyy <= 1e-30 * (bb + 1e-30)) st->untrained = 2;
+        st->corr = st->pearson;
+        double s = aa > 0 ? ab / aa : 0;
+        st->resid = bb > 0 ? sqrt(fmax(0, bb - 2 * s * ab + s * s * aa) / bb) : 0;
+        st->ok = 1;
+        return;
+    }
     int C = (int)Ca;
     int big = Ra * Ca > (4ll << 20); /* large matrices: half the samples (4x less work) */
     int maxr = big ? (c->o.max_rows + 1) / 2 : c->o.max_rows, maxc = big ? (c->o.max_cols + 1) / 2 : c->o.max_cols;
     int SA = (int)(Ra < maxr ? Ra : maxr);
-    if (vec) SA = (int)Ra;
-    int *ia = malloc((size_t)SA * sizeof *ia);
-    int rows_all = 0;
-    float *A = buf(c, 0, (size_t)SA * C), *B = NULL;
-    if (!ia || !A) goto nomem;
+    int CA = C <= maxc ? C : maxc;
+    int rows_all = Ra <= B_ROWS_MAX;
+    int RB = rows_all ? (int)Ra : SA;
+    bview bv = {b, trans, Ra, Ca, c->null_signs};
+    int *ia = malloc((size_t)SA * sizeof *ia), *ja = malloc((size_t)CA * sizeof *ja);
+    int *rowmap = malloc((size_t)SA * sizeof *rowmap), *colmap = malloc((size_t)CA * sizeof *colmap);
+    int nmax = SA > CA ? SA : CA;
+    int *order = malloc((size_t)nmax * sizeof *order);
+    float *tmpf = malloc((size_t)nmax * sizeof *tmpf), *gap = malloc((size_t)nmax * sizeof *gap);
+    char *taken = malloc((size_t)(RB > C ? RB : C));
+    float *A = buf(c, 0, (size_t)SA * C), *Brow = buf(c, 8, (size_t)SA * C), *Bs = NULL;
+    if (!ia || !ja || !rowmap || !colmap || !order || !tmpf || !gap || !taken || !A || !Brow) goto nomem_f;
     for (int k = 0; k < SA; k++) ia[k] = (int)((int64_t)k * Ra / SA);
-    if (vec) {
-        if (au_read_rows(a->t, a->row0, Ra, A)) goto rderr;
-    } else if (read_item_rows(a, ia, SA, A)) goto rderr;
-    int64_t RB;
-    if (trans) {
-        if (Rb * Cb > B_FULL_MAX) {
-            snprintf(st->why, sizeof st->why, "stored transposed and too large to transpose (%lld elements)",
-                     (long long)(Rb * Cb));
-            free(ia);
-            return;
-        }
-        float *T = malloc((size_t)(Rb * Cb) * sizeof *T);
-        B = buf(c, 1, (size_t)(Rb * Cb));
-        if (!T || !B) { free(T); goto nomem; }
-        if (au_read_rows(b->t, b->row0, Rb, T)) { free(T); goto rderr; }
-        for (int64_t r = 0; r < Rb; r++)
-            for (int64_t j = 0; j < Cb; j++) B[j * Rb + r] = T[r * Cb + j];
-        free(T);
-        RB = Cb, rows_all = 1;
-    } else if (vec || (Rb <= B_ROWS_MAX && Rb * Cb <= B_FULL_MAX)) {
-        B = buf(c, 1, (size_t)(Rb * Cb));
-        if (!B) goto nomem;
-        if (au_read_rows(b->t, b->row0, Rb, B)) goto rderr;
-        RB = Rb, rows_all = 1;
-    } else {
-        B = buf(c, 1, (size_t)SA * C);
-        if (!B) goto nomem;
-        if (read_item_rows(b, ia, SA, B)) goto rderr;
-        RB = SA;
+    for (int j = 0; j < CA; j++) ja[j] = (int)((int64_t)j * C / CA);
+    if (read_item_rows(a, ia, SA, A)) goto rderr_f;
+    if (!rows_all) { /* B's candidates: the same sample of rows */
+        Bs = buf(c, 1, (size_t)SA * C);
+        if (!Bs) goto nomem_f;
+        if (bv_rows(c, &bv, ia, SA, Bs)) goto rderr_f;
     }
-    if (c->null_signs && !vec) { /* null partner: D_r B D_c with random signs */
-        for (int64_t r = 0; r < RB; r++) {
-            uint32_t hr = (uint32_t)(r * 2654435761u) ^ c->null_signs;
-            hr ^= hr >> 15, hr *= 0x2c1b3c6du, hr ^= hr >> 12;
-            for (int j = 0; j < C; j++) {
-                uint32_t hc = (uint32_t)(j * 2246822519u) ^ (c->null_signs * 0x9e3779b9u);
-                hc ^= hc >> 13, hc *= 0x297a2d39u, hc ^= hc >> 16;
-                if ((hr ^ hc) & 1) B[(size_t)r * C + j] = -B[(size_t)r * C + j];
-            }
-        }
-    }
-    /* as stored */
+    search_t s = {c, A, &bv, Bs, SA, RB, C, CA, ja, a->t->dt, b->t->dt, rowmap, colmap, NULL, order, tmpf, gap,
+                  taken, Brow, NULL, a, big, 0};
+    /* as stored (name-aligned), on the sampled rows */
     {
+        for (int k = 0; k < SA; k++) rowmap[k] = rows_all ? ia[k] : k;
+        load_rows(&s);
+        if (s.err) goto rderr_f;
         double ab = 0, aa = 0, bb = 0, sa = 0, sb = 0, d2 = 0;
         size_t n = (size_t)SA * C;
         for (int k = 0; k < SA; k++) {
-            const float *x = A + (size_t)k * C, *y = B + (size_t)(rows_all ? ia[k] : k) * C;
+            const float *x = A + (size_t)k * C, *y = Brow + (size_t)k * C;
             for (int j = 0; j < C; j++) {
                 ab += (double)x[j] * y[j], aa += (double)x[j] * x[j], bb += (double)y[j] * y[j];
                 sa += x[j], sb += y[j], d2 += (double)(x[j] - y[j]) * (x[j] - y[j]);
@@ -405,68 +665,48 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
         st->pearson = cxx > 1e-30 && cyy > 1e-30 ? cxy / sqrt(cxx * cyy) : 0;
         st->rel_l2 = aa > 0 ? sqrt(d2 / aa) : 0;
         if (cxx <= 1e-30 * (aa + 1e-30) || cyy <= 1e-30 * (bb + 1e-30)) st->untrained = 2;
-        if (vec) {
-            st->corr = st->pearson;
-            double s = aa > 0 ? ab / aa : 0;
-            st->resid = bb > 0 ? sqrt(fmax(0, bb - 2 * s * ab + s * s * aa) / bb) : 0;
-            st->ok = 1;
-            free(ia);
-            return;
-        }
     }
     if (!st->untrained) st->untrained = au_untrained(a) ? 1 : au_untrained(b) ? 1 : 0;
     st->verdict_use = !st->untrained && Ra >= 8 && Ca >= 8 && Ra * Ca >= 1024;
     {
-        int CA = C <= maxc ? C : maxc;
-        int *ja = malloc((size_t)CA * sizeof *ja), *rowmap = malloc((size_t)SA * sizeof *rowmap);
-        int *colmap = malloc((size_t)CA * sizeof *colmap), *order = malloc((size_t)(SA > CA ? SA : CA) * sizeof *order);
-        float *tmpf = malloc((size_t)(SA > CA ? SA : CA) * sizeof *tmpf);
-        char *taken = malloc((size_t)(RB > C ? RB : C));
-        if (!ja || !rowmap || !colmap || !order || !tmpf || !taken) {
-            free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(taken);
-            goto nomem;
-        }
-        for (int j = 0; j < CA; j++) ja[j] = (int)((int64_t)j * C / CA);
-        search_t s = {c, A, B, SA, (int)RB, C, CA, ja, a->t->dt, b->t->dt, rowmap, colmap, NULL, order, tmpf, taken};
         int pr, pc;
         evres e = search(&s, ia, rows_all, &pr, &pc);
         st->corr = e.corr, st->resid = e.resid, st->qnoise = e.qnoise;
         st->perm_rows = pr, st->perm_cols = pc, st->transposed = trans;
         /* a square matrix might be stored transposed */
-        if (!trans && e.corr < 0.6 && Ra == Ca && rows_all && (size_t)Ra * Ca <= (size_t)B_FULL_MAX) {
-            float *T = malloc((size_t)(Ra * Ca) * sizeof *T);
-            if (T) {
-                for (int64_t r = 0; r < Ra; r++)
-                    for (int64_t j = 0; j < Ca; j++) T[j * Ra + r] = B[r * Ca + j];
-                memcpy(B, T, (size_t)(Ra * Ca) * sizeof *T);
-                free(T);
-                evres e2;
-                if (big) { /* large: the transposed layout as stored only */
-                    for (int k = 0; k < SA; k++) rowmap[k] = ia[k];
-                    for (int j = 0; j < CA; j++) colmap[j] = ja[j];
-                    e2 = evaluate(&s, CA, CA == C);
-                    pr = pc = 0;
-                } else {
-                    e2 = search(&s, ia, rows_all, &pr, &pc);
-                }
-                if (e2.corr > e.corr) {
-                    st->corr = e2.corr, st->resid = e2.resid, st->qnoise = e2.qnoise;
-                    st->perm_rows = pr, st->perm_cols = pc, st->transposed = 1;
-                }
+        if (!trans && e.corr < 0.6 && Ra == Ca && rows_all) {
+            bview bt = bv;
+            bt.trans = 1;
+            s.bv = &bt, s.prof = NULL;
+            evres e2;
+            if (big) { /* large: the transposed layout as stored only */
+                for (int k = 0; k < SA; k++) rowmap[k] = ia[k];
+                for (int j = 0; j < CA; j++) colmap[j] = ja[j];
+                load_rows(&s);
+                e2 = evaluate(&s, CA, CA == C);
+                pr = pc = 0;
+            } else {
+                e2 = search(&s, ia, rows_all, &pr, &pc);
+            }
+            if (e2.corr > e.corr) {
+                st->corr = e2.corr, st->resid = e2.resid, st->qnoise = e2.qnoise;
+                st->perm_rows = pr, st->perm_cols = pc, st->transposed = 1;
             }
         }
-        free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(taken);
     }
+    if (s.err) goto rderr_f;
     st->ok = 1;
-    free(ia);
+    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(gap), free(taken);
     return;
+nomem_f:
+    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(gap), free(taken);
 nomem:
     snprintf(st->why, sizeof st->why, "out of memory");
-    free(ia);
     return;
+rderr_f:
+    free(ia), free(ja), free(rowmap), free(colmap), free(order), free(tmpf), free(gap), free(taken);
 rderr:
     snprintf(st->why, sizeof st->why, "read error");
-    free(ia);
 }
 
 /* sinusoidal tables: Whisper's (sin of the first half, cos of the second,
@@ -479,6 +719,16 @@ int au_untrained(const au_item *it) {
     float *row = malloc((size_t)D * sizeof *row);
     if (!row) return 0;
     double err[3] = {0, 0, 0};
+    /* quick reject: row 0 of every layout holds only 0 (sin) and 1 (cos) */
+    if (au_read_rows(t, 0, 1, row)) {
+        free(row);
+        return 0;
+    }
+    for (int i = 0; i < D; i++)
+        if (fabsf(row[i]) > 2e-2f && fabsf(row[i] - 1) > 2e-2f) {
+            free(row);
+            return 0;
+        }
     for (int k = 0; k < n; k++) {
         int64_t r = (int64_t)k * it->rows / n;
         if (au_read_rows(t, r, 1, row)) {

@@ -276,7 +276,7 @@ int au_run(au_source *A, au_source *B, json_t *fp, int mask, const au_opts *o, a
     }
     au_progress(o->progress, 1, "done");
 cmp_done:
-    for (int k = 0; k < 8; k++) free(ctx.bufs[k]);
+    for (int k = 0; k < AU_NBUF; k++) free(ctx.bufs[k]);
     omnic_pool_free(ctx.pool);
     if (rc) {
         free(nul_a), free(nul_b), free(ns);
