@@ -337,6 +337,10 @@ def main():
                                       stdout=subprocess.DEVNULL, stderr=errf,
                                       env=dict(os.environ, OMNIC_TEST_SCRIPT=scripts))
                 servers.append((sp, errf))
+            # a third server with a tiny context: media that do not fit are a 400, not a crash
+            errf = open(os.path.join(tmp, "serve-small.log"), "w+")
+            servers.append((subprocess.Popen([OMNIC, "serve", "-m", A, "--port", "0", "--ctx", "48"],
+                                             stdout=subprocess.DEVNULL, stderr=errf), errf))
             ports = []
             for sp, errf in servers:
                 t0 = time.time()
@@ -355,6 +359,29 @@ def main():
                 node = subprocess.run(["node", os.path.join(ROOT, "tests", "oracle", "openai_media.mjs"),
                                        "http://127.0.0.1:%d" % ports[0], "http://127.0.0.1:%d" % ports[1], img_a, wav, vid],
                                       capture_output=True, text=True, timeout=900)
+                import base64
+                import http.client
+                img64 = "data:image/png;base64," + base64.b64encode(open(img_a, "rb").read()).decode()
+                body = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": img64}}] * 6
+                                      + [{"type": "text", "text": "compare"}]}], "max_tokens": 2}
+                c = http.client.HTTPConnection("127.0.0.1", ports[2], timeout=120)
+                c.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
+                rr = c.getresponse()
+                jj = json.loads(rr.read())
+                c.close()
+                report("serve/too_many_images_for_context", rr.status == 400 and "context length" in
+                       jj.get("error", {}).get("message", ""), "%s %s" % (rr.status, str(jj)[:200]))
+                vid64 = "data:video/mp4;base64," + base64.b64encode(open(vid, "rb").read()).decode()
+                body = {"messages": [{"role": "user", "content": [{"type": "video_url", "video_url": {"url": vid64}},
+                                                                   {"type": "text", "text": "what happens?"}]}],
+                        "max_tokens": 2}
+                c = http.client.HTTPConnection("127.0.0.1", ports[2], timeout=120)
+                c.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
+                rr = c.getresponse()
+                jj = json.loads(rr.read())
+                c.close()
+                report("serve/video_too_long_for_context", rr.status == 400 and "context length" in
+                       jj.get("error", {}).get("message", ""), "%s %s" % (rr.status, str(jj)[:200]))
                 for line in node.stdout.splitlines():
                     if line.startswith("PASS ") or line.startswith("FAIL "):
                         print(line, flush=True)

@@ -158,6 +158,23 @@ await check("audio_speech_create_mp3", async () => {
   const ct = r.headers.get("content-type");
   return ct === "audio/mpeg" && buf.length > 100 ? null : `${ct} ${buf.length} bytes`;
 });
+for (const fmt of ["flac", "opus", "aac", "pcm"]) {
+  await check(`audio_speech_create_${fmt}`, async () => {
+    const r = await o1.audio.speech.create({ model: oid, voice: "fkms", input: "안녕", response_format: fmt,
+      user: "speech" });
+    const buf = Buffer.from(await r.arrayBuffer());
+    const p = `${process.env.TMPDIR || "/tmp"}/omnic-speech-${process.pid}.${fmt === "pcm" ? "raw" : fmt}`;
+    fs.writeFileSync(p, buf);
+    const { execFileSync } = await import("node:child_process");
+    const args = fmt === "pcm" ? ["-f", "s16le", "-ar", "24000", "-ac", "1", "-i", p] : ["-i", p];
+    const raw = execFileSync("ffmpeg", ["-v", "error", ...args, "-f", "s16le", "-ac", "1", "-ar", "24000", "-"]);
+    fs.unlinkSync(p);
+    const n = raw.length / 2, want = 960 * UNITS;
+    /* lossless formats exactly; AAC adds its 1024-sample priming and frame padding */
+    const ok = fmt === "aac" ? n >= want && n <= want + 3072 : n === want;
+    return ok ? null : `${fmt}: ${n} samples decoded, want ${want}`;
+  });
+}
 await check("audio_speech_bad_speed_400", async () => {
   try {
     await o1.audio.speech.create({ model: oid, voice: "fkms", input: "x", speed: 2.0 });
