@@ -28,6 +28,8 @@ import tempfile
 import time
 
 import numpy as np
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
@@ -39,17 +41,7 @@ TJS_CANDIDATES = [
     "/work/h-image/tests/oracle/node_modules/@huggingface/transformers",
 ]
 TIMEOUT = 120
-failures = 0
 T0 = time.time()
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
 
 
 class CaseFail(Exception):
@@ -58,13 +50,6 @@ class CaseFail(Exception):
 
 class Skip(Exception):
     pass
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run(args, timeout=TIMEOUT):
@@ -291,7 +276,7 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("# %.1f s" % (time.time() - T0))
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 def run_cases(tmp):

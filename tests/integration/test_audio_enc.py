@@ -26,32 +26,17 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
 import audio_ref as R  # noqa: E402
 import make_random_audio  # noqa: E402
 import make_random_hcx  # noqa: E402
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 TIMEOUT = 300
 SR = 16000
-failures = 0
 INJECT = False   # set by detect_mode()
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
 
 
 class CaseFail(Exception):
     pass
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run(args, env=None):
@@ -330,7 +315,7 @@ def main():
             shutil.rmtree(bad.dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 if __name__ == "__main__":

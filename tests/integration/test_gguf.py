@@ -44,34 +44,19 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import make_random_hcx  # noqa: E402
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 GOLDEN = os.environ.get("GOLDEN_DIR", os.path.normpath(os.path.join(ROOT, "..", "shared", "golden")))
 LLAMA_CPP = os.environ.get("LLAMA_CPP", os.path.normpath(os.path.join(ROOT, "..", "peer", "llama.cpp")))
 TIMEOUT = 120
-failures = 0
 
 BOUND = {"f32": 1e-5, "bf16": 2e-2, "q8_0": 5e-2, "q4_0": 0.4, "q4_k": 0.4}
 
 
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
-
-
 class CaseFail(Exception):
     pass
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run(args, ok_codes=(0,)):
@@ -566,7 +551,7 @@ def main():
             malformed_cases(gold["hcx-small"]["f32"], gold["hcx-small"]["q4_k"], tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 if __name__ == "__main__":

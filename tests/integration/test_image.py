@@ -23,6 +23,8 @@ import zlib
 
 import numpy as np
 from PIL import Image
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
@@ -31,27 +33,10 @@ PREPROC = os.path.join(ROOT, "..", "shared", "reference", "omniserve", "encoder_
                        "preprocessor_config.json")
 TIMEOUT = 60
 warnings.filterwarnings("ignore")  # Pillow's palette-transparency notice
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
 
 
 class CaseFail(Exception):
     pass
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run(args):
@@ -738,7 +723,7 @@ def main():
         table_cases(tmp)
         oracle_cases(tmp, oracle_jobs)
         bad_cases(tmp, cases)
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 if __name__ == "__main__":

@@ -18,20 +18,12 @@ import sys
 import tempfile
 
 import numpy as np
+import harness  # noqa: E402
+from harness import report  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 GOLDEN = os.environ.get("GOLDEN_DIR", os.path.normpath(os.path.join(ROOT, "..", "shared", "golden")))
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
 
 
 def omnic(args):
@@ -75,7 +67,7 @@ def main():
         report("q8_0_head16_refused", p.returncode != 0 and "divisible by 32" in p.stderr, p.stderr.strip()[-200:])
         p = omnic(["logits", "-m", tiny, "--ids", "1,2,3", "--kv-type", "q4", "--out", os.path.join(tmp, "x.npy")])
         report("unknown_kv_type_refused", p.returncode == 2 and "--kv-type" in p.stderr, p.stderr.strip()[-200:])
-    sys.exit(1 if failures else 0)
+    sys.exit(harness.exit_code())
 
 
 if __name__ == "__main__":

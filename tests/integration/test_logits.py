@@ -25,21 +25,13 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
 import hcx_ref  # noqa: E402
 import make_random_hcx  # noqa: E402
+import harness  # noqa: E402
+from harness import report  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 GOLDEN = os.environ.get("GOLDEN_DIR", os.path.normpath(os.path.join(ROOT, "..", "shared", "golden")))
 TIMEOUT = 120
 N_GEN = 16
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
 
 
 class CaseFail(Exception):
@@ -257,7 +249,7 @@ def main():
         layout_equivalence(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 if __name__ == "__main__":

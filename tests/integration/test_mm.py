@@ -43,28 +43,12 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
 import audio_ref  # noqa: E402
 import hcx_ref  # noqa: E402
 import vit_ref  # noqa: E402
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("test_image", os.path.join(ROOT, "tests", "integration", "test_image.py"))
 timg = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(timg)
-
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run(args, ok=True, stdin=None, timeout=600):
@@ -386,8 +370,7 @@ def main():
                     if line.startswith("PASS ") or line.startswith("FAIL "):
                         print(line, flush=True)
                         if line.startswith("FAIL "):
-                            global failures
-                            failures += 1
+                            harness.failures += 1
                 if node.returncode != 0 and "FAIL" not in node.stdout:
                     report("serve/openai_media", False, node.stderr[-500:])
         finally:
@@ -404,7 +387,7 @@ def main():
                     report("serve/sanitizer", False, s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    sys.exit(1 if failures else 0)
+    sys.exit(harness.exit_code())
 
 
 if __name__ == "__main__":

@@ -21,31 +21,16 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
 import make_random_hcx  # noqa: E402
 import make_random_tatok  # noqa: E402
 import tatok_ref  # noqa: E402
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 TIMEOUT = 120
 MIN_AGREE = 0.99
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
 
 
 class CaseFail(Exception):
     pass
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run_embed(d, imgs, out, env_extra=None, extra=()):
@@ -203,7 +188,6 @@ def sampling_cases(tmp, d, paths):
 
 
 def main():
-    global failures
     with tempfile.TemporaryDirectory(prefix="omnic_tatok_") as tmp:
         base = dict(width=48, layers=3, heads=4, mlp=96, bottleneck=64, codebook=1024, seed=0,
                     temperature=0.05)
@@ -276,7 +260,7 @@ def main():
             p = run_embed(d0, im, os.path.join(tmp, "x.npy"))
             return p.returncode != 0 and "discrete vision" in p.stderr, p.stderr.strip()[-160:]
         case_same("no_tatok_in_model", no_tatok)
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 if __name__ == "__main__":

@@ -32,35 +32,20 @@ import numpy as np
 import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 SAN = "san" in os.path.basename(os.path.normpath(os.environ.get("BUILD_DIR", "build")))
 TIMEOUT = 120
-failures = 0
 
 MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
-
-
 class CaseFail(Exception):
     pass
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run_omnic(args, check=True):
@@ -413,7 +398,7 @@ def main():
         fuzz_cases(tmp, clips)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 if __name__ == "__main__":

@@ -24,31 +24,16 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
 import make_random_vlm  # noqa: E402
 import vit_ref  # noqa: E402
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 TIMEOUT = 120
 TOL = {"f32": 1e-4, "f16": 1e-4, "bf16": 2e-2}
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
 
 
 class CaseFail(Exception):
     pass
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def run(args, env=None):
@@ -297,7 +282,7 @@ def main():
         error_cases(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+    return harness.exit_code()
 
 
 if __name__ == "__main__":

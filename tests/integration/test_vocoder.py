@@ -23,28 +23,13 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
 import make_random_vocoder as M  # noqa: E402
 import vocoder_ref as R  # noqa: E402
+import harness  # noqa: E402
+from harness import report, sanitizer_issue  # noqa: E402
 
 OMNIC = os.environ.get("OMNIC", os.path.join(ROOT, "build", "omnic"))
 TIMEOUT = 120
 TOL = 1e-4
-failures = 0
 TMP = tempfile.mkdtemp(prefix="omnic_voc_")
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS %s%s" % (name, (" (%s)" % why) if why else ""), flush=True)
-    else:
-        failures += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
-
-
-def sanitizer_issue(err):
-    for pat in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
-        if pat in err:
-            return pat
-    return None
 
 
 def omnic(args, timeout=TIMEOUT):
@@ -290,4 +275,4 @@ if __name__ == "__main__":
         main()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(1 if failures else 0)
+    sys.exit(harness.exit_code())
