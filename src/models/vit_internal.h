@@ -52,5 +52,20 @@ int vit_attn_avx512_ok(void);
 size_t vit_attn_scratch_floats(int hd, int max_seg);
 void vit_attn_avx512(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
                      size_t ostride, float *scratch);
+/* One score row s[0..n) -> exp((s - max) * scale) in place, s[n..n32) = 0; returns
+ * 1 / sum (vit_attn_avx512.c; AVX-512, so only if vit_attn_avx512_ok()). */
+float vit_softmax_row_avx512(float *s, int n, int n32, float scale);
+
+/* Attention of one (segment, head) for BF16 towers on AMX (vit_attn_amx.c): the
+ * same contract as vit_attn_avx512, but Q K^T and P V run as bf16 products on AMX
+ * tiles (k_matmul over K / V^T panels as BF16 kweights, activations rounded to
+ * bf16) with an exact fp32 softmax between them. vit_attn_amx_ok(w): the tower's
+ * weight w is BF16, marked act_bf16, and AMX BF16 is usable (the condition under
+ * which its Linear layers run on AMX). Worth it from VIT_AMX_MIN_N rows. */
+#define VIT_AMX_MIN_N 128
+int vit_attn_amx_ok(const kweight *w);
+size_t vit_attn_amx_scratch_floats(int hd, int max_seg);
+void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
+                  size_t ostride, float *scratch);
 
 #endif
