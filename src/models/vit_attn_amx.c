@@ -16,7 +16,7 @@
 #include "kernels/matmul_impl.h"
 #include "models/vit_internal.h"
 
-#define AQ 64 /* queries per block (multiple of 32) */
+#define AQ 32 /* queries per block (multiple of 32): 32 x n32 scores stay in L2 */
 
 int vit_attn_amx_ok(const kweight *w) {
     return w && w->dt == DT_BF16 && w->act_bf16 && k_amx_bf16_ok && vit_attn_avx512_ok() && amx_bf16_available();
