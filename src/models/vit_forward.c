@@ -2,7 +2,7 @@
  * activations: patch embedding, 2-D rotary, blocks with window / per-frame
  * attention, 2x2 merger, un-permute, mm_projector. Every Linear runs once over
  * the rows of all media (k_matmul); attention runs per (segment, head) task on
- * the pool (long segments of BF16 towers on AMX, vit_attn_amx.c); row-wise
+ * the pool (BF16 towers: on AMX, vit_attn_amx.c); row-wise
  * element operations are split over the pool too. */
 #include <math.h>
 #include <stdatomic.h>
@@ -160,7 +160,7 @@ int vit_encode(vit_model *v, omnic_pool *pool, const float *pixels, const int (*
     float *res = malloc((size_t)M * D * sizeof(float));
     /* attention: the AVX-512 kernel when the kernels run at that level */
     const int simd = k_dot != k_dot_scalar && vit_attn_avx512_ok();
-    /* and for a BF16 tower whose Linear layers run on AMX, long segments on AMX too */
+    /* and for a BF16 tower whose Linear layers run on AMX, segments >= VIT_AMX_MIN_N rows on AMX */
     const int amx = simd && v->depth > 0 && vit_attn_amx_ok(&v->blocks[0].qkv) && lay.max_seg >= VIT_AMX_MIN_N;
     size_t sstride = simd ? vit_attn_scratch_floats(hd, lay.max_seg) : (size_t)lay.max_seg;
     if (amx && vit_attn_amx_scratch_floats(hd, lay.max_seg) > sstride) sstride = vit_attn_amx_scratch_floats(hd, lay.max_seg);
