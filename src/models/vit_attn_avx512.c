@@ -39,6 +39,28 @@ static inline __m512 exp512(__m512 x) {
     return _mm512_scalef_ps(y, n);
 }
 
+float vit_softmax_row_avx512(float *s, int n, int n32, float scale) {
+    const __m512 vs = _mm512_set1_ps(scale);
+    __m512 mx = _mm512_set1_ps(-INFINITY), sum = _mm512_setzero_ps();
+    int u = 0;
+    for (; u + 16 <= n; u += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + u));
+    __mmask16 m = (__mmask16)((1u << (n - u)) - 1);
+    if (n > u) mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, s + u));
+    const __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    for (u = 0; u + 16 <= n; u += 16) {
+        __m512 e = exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(s + u), vmx), vs));
+        _mm512_storeu_ps(s + u, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (n > u) {
+        __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + u), vmx), vs)));
+        _mm512_mask_storeu_ps(s + u, m, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    for (u = n; u < n32; u++) s[u] = 0.f;
+    return 1.f / _mm512_reduce_add_ps(sum);
+}
+
 size_t vit_attn_scratch_floats(int hd, int max_seg) {
     size_t n32 = ((size_t)max_seg + 31) / 32 * 32;
     return (size_t)hd * n32 + (size_t)QS * n32 + (size_t)QS * hd + 64;
@@ -149,6 +171,7 @@ void vit_attn_avx512(const float *q, const float *k, const float *v, size_t stri
 }
 #else
 int vit_attn_avx512_ok(void) { return 0; }
+float vit_softmax_row_avx512(float *s, int n, int n32, float scale) { (void)s; (void)n; (void)n32; (void)scale; return 0.f; }
 size_t vit_attn_scratch_floats(int hd, int max_seg) { (void)hd; return (size_t)max_seg; }
 void vit_attn_avx512(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
                      size_t ostride, float *scratch) {

@@ -2,7 +2,8 @@
  * activations: patch embedding, 2-D rotary, blocks with window / per-frame
  * attention, 2x2 merger, un-permute, mm_projector. Every Linear runs once over
  * the rows of all media (k_matmul); attention runs per (segment, head) task on
- * the pool; row-wise element operations are split over the pool too. */
+ * the pool (BF16 towers: on AMX, vit_attn_amx.c); row-wise
+ * element operations are split over the pool too. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ typedef struct {
     float *scratch;           /* per thread: sstride floats */
     size_t sstride;
     int simd;                 /* use vit_attn_avx512 */
+    int amx;                  /* BF16 tower: vit_attn_amx for segments of >= VIT_AMX_MIN_N rows */
     atomic_int next;
 } att_job;
 
@@ -94,6 +96,11 @@ static void att_worker(void *arg, int ith, int nth) {
         int r0 = j->seg[sg], n = j->seg[sg + 1] - r0;
         const float *K = j->qkv + (size_t)r0 * E3 + j->E + (size_t)h * hd;
         const float *V = K + j->E;
+        if (j->amx && n >= VIT_AMX_MIN_N) {
+            vit_attn_amx(j->qkv + (size_t)r0 * E3 + (size_t)h * hd, K, V, (size_t)E3, n, hd,
+                         j->att + (size_t)r0 * j->E + (size_t)h * hd, (size_t)j->E, s);
+            continue;
+        }
         if (j->simd) {
             vit_attn_avx512(j->qkv + (size_t)r0 * E3 + (size_t)h * hd, K, V, (size_t)E3, n, hd,
                             j->att + (size_t)r0 * j->E + (size_t)h * hd, (size_t)j->E, s);
@@ -153,7 +160,10 @@ int vit_encode(vit_model *v, omnic_pool *pool, const float *pixels, const int (*
     float *res = malloc((size_t)M * D * sizeof(float));
     /* attention: the AVX-512 kernel when the kernels run at that level */
     const int simd = k_dot != k_dot_scalar && vit_attn_avx512_ok();
-    const size_t sstride = simd ? vit_attn_scratch_floats(hd, lay.max_seg) : (size_t)lay.max_seg;
+    /* and for a BF16 tower whose Linear layers run on AMX, segments >= VIT_AMX_MIN_N rows on AMX */
+    const int amx = simd && v->depth > 0 && vit_attn_amx_ok(&v->blocks[0].qkv) && lay.max_seg >= VIT_AMX_MIN_N;
+    size_t sstride = simd ? vit_attn_scratch_floats(hd, lay.max_seg) : (size_t)lay.max_seg;
+    if (amx && vit_attn_amx_scratch_floats(hd, lay.max_seg) > sstride) sstride = vit_attn_amx_scratch_floats(hd, lay.max_seg);
     float *scr = malloc((size_t)nth * sstride * sizeof(float));
     if (!h || !a || !qkv || !g || !u || !cs || !sn || !xp || !y2 || !yp || !res || !scr) {
         rc = omnic_err(OMNIC_ENOMEM, "vision encoder: out of memory for %d patches", L);
@@ -183,7 +193,7 @@ int vit_encode(vit_model *v, omnic_pool *pool, const float *pixels, const int (*
         run_rows(pool, (rows_job){.op = OP_BIAS, .n = L, .w = 3 * E, .x = qkv, .b = B->b_qkv});
         run_rows(pool, (rows_job){.op = OP_ROPE, .n = L, .w = 3 * E, .x = qkv, .cs = cs, .sn = sn, .H = v->H, .hd = hd, .E = E});
         att_job aj = {qkv, a, B->full ? lay.fseg : lay.wseg, B->full ? lay.n_fseg : lay.n_wseg, v->H, hd, E,
-                      scr, sstride, simd, 0};
+                      scr, sstride, simd, amx, 0};
         omnic_pool_run(pool, att_worker, &aj);
         k_matmul(pool, &B->proj, a, L, qkv); /* qkv is free again: [L][E] of it */
         run_rows(pool, (rows_job){.op = OP_RESID_BIAS, .n = L, .w = E, .x = h, .y = qkv, .b = B->b_proj});

@@ -52,5 +52,21 @@ int vit_attn_avx512_ok(void);
 size_t vit_attn_scratch_floats(int hd, int max_seg);
 void vit_attn_avx512(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
                      size_t ostride, float *scratch);
+/* One score row s[0..n) -> exp((s - max) * scale) in place, s[n..n32) = 0; returns
+ * 1 / sum (vit_attn_avx512.c; AVX-512, so only if vit_attn_avx512_ok()). */
+float vit_softmax_row_avx512(float *s, int n, int n32, float scale);
+
+/* Attention of one (segment, head) for BF16 towers on AMX (vit_attn_amx.c): the
+ * same contract as vit_attn_avx512, but Q K^T and P V run as bf16 products in
+ * TDPBF16PS tiles (q, k, v and the probabilities rounded to bf16, fp32 sums) with
+ * an exact fp32 softmax between them. vit_attn_amx_ok(w): the tower's weight w is
+ * BF16, marked act_bf16, and AMX BF16 is usable (the condition under which its
+ * Linear layers run on AMX; OMNIC_SIMD=scalar / OMNIC_AMX=0 / OMNIC_AMX_BF16=0 turn
+ * it off). Used for segments of at least VIT_AMX_MIN_N rows (the 64-row windows too). */
+#define VIT_AMX_MIN_N 32
+int vit_attn_amx_ok(const kweight *w);
+size_t vit_attn_amx_scratch_floats(int hd, int max_seg);
+void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
+                  size_t ostride, float *scratch);
 
 #endif
