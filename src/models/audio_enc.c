@@ -218,7 +218,9 @@ int audio_enc_chunk(audio_enc *e, omnic_pool *pool, const float *feat, int n, fl
         rc = omnic_err(OMNIC_ENOMEM, "out of memory for the audio encoder (%d positions)", L1);
         goto done;
     }
-    if ((rc = an_attn_scratch_new(&as, L1, e->dh))) goto done;
+    if ((rc = an_attn_scratch_new(&as, L1, e->dh)) ||
+        (e->n_layers > 0 && (rc = an_attn_scratch_amx(&as, &e->layers[0].q, pool, L1, e->dh))))
+        goto done;
     /* 1-2. conv stem: conv1 over the 2*L1 frames conv2 reads, conv2 stride 2 */
     an_conv1d(pool, &e->conv1, e->conv1_b, feat, N_MELS, AUDIO_ENC_FRAMES, AUDIO_ENC_FRAMES, 1, 3, 1, 1, T1, col, f);
     an_bias_gelu(pool, f, NULL, T1, D, 1);

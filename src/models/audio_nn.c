@@ -2,6 +2,7 @@
  * shape/dtype checks, LayerNorm, GELU, im2col convolution and attention built on
  * k_matmul, all threaded over the model's pool (no allocation per row). */
 #include "models/audio_nn.h"
+#include "models/vit_internal.h" /* vit_attn_amx: the bf16 tile attention, shared */
 
 #include <math.h>
 #include <stdio.h>
@@ -195,7 +196,33 @@ int an_attn_scratch_new(an_attn_scratch *s, int L, int dh) {
     return OMNIC_OK;
 }
 
+int an_attn_scratch_amx(an_attn_scratch *s, const kweight *w, omnic_pool *pool, int L, int dh) {
+    if (!vit_attn_amx_ok(w) || L < VIT_AMX_MIN_N || dh > 96) return OMNIC_OK;
+    s->amx_threads = omnic_pool_size(pool);
+    s->amx_stride = vit_attn_amx_scratch_floats(dh, L);
+    s->amx = aligned_alloc(64, ((s->amx_stride * (size_t)s->amx_threads * sizeof(float)) + 63) / 64 * 64);
+    if (!s->amx) s->amx_threads = 0; /* fall back to the fp32 products */
+    return OMNIC_OK;
+}
+
+typedef struct {
+    const float *q, *k, *v;
+    float *o;
+    int L, H, dh;
+    an_attn_scratch *s;
+} amx_job;
+
+static void amx_run(void *arg, int ith, int nth) {
+    amx_job *j = arg;
+    size_t st = (size_t)j->H * j->dh;
+    float *scr = j->s->amx + (size_t)ith * j->s->amx_stride;
+    for (int h = ith; h < j->H; h += nth)
+        vit_attn_amx(j->q + (size_t)h * j->dh, j->k + (size_t)h * j->dh, j->v + (size_t)h * j->dh, st, j->L, j->dh,
+                     j->o + (size_t)h * j->dh, st, 1.f, scr);
+}
+
 void an_attn_scratch_free(an_attn_scratch *s) {
+    free(s->amx);
     free(s->qh);
     free(s->kh);
     free(s->vt);
@@ -240,6 +267,11 @@ static void attn_run(void *arg, int ith, int nth) {
 
 void an_attention(omnic_pool *pool, const float *q, const float *k, const float *v, float *o, int L, int H, int dh,
                   an_attn_scratch *s) {
+    if (s->amx && s->amx_threads == omnic_pool_size(pool)) { /* q pre-scaled: scale 1 */
+        amx_job aj = {q, k, v, o, L, H, dh, s};
+        omnic_pool_run(pool, amx_run, &aj);
+        return;
+    }
     attn_job j = {q, k, v, o, L, H * dh, dh, 0, 0, s};
     kweight kw = {s->kh, DT_F32, L, dh, 0}, vw = {s->vt, DT_F32, dh, L, 0};
     for (int h = 0; h < H; h++) {

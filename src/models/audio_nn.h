@@ -42,9 +42,16 @@ void an_conv1d(omnic_pool *pool, const kweight *w, const float *bias, const floa
 /* Scratch for an_attention on L rows of H heads of width dh. */
 typedef struct an_attn_scratch {
     float *qh, *kh, *vt, *s, *oh;
+    float *amx;          /* per-thread AMX scratch when the attention runs on bf16 tiles */
+    size_t amx_stride;
+    int amx_threads;
 } an_attn_scratch;
 int an_attn_scratch_new(an_attn_scratch *s, int L, int dh);
 void an_attn_scratch_free(an_attn_scratch *s);
+/* Run the attention products on AMX bf16 tiles (as the Linear layers of weight w
+ * do when w is BF16 with act_bf16 and AMX is usable; a no-op otherwise): the
+ * continuous encoder, never the S3 tokenizer. */
+int an_attn_scratch_amx(an_attn_scratch *s, const kweight *w, omnic_pool *pool, int L, int dh);
 /* o[i] = concat_h softmax_j(q_h[i] . k_h[j] for j < L) v_h (q pre-scaled);
  * q, k, v, o: [L][H*dh]. */
 void an_attention(omnic_pool *pool, const float *q, const float *k, const float *v, float *o, int L, int H, int dh,

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "models/tatok_impl.h"
+#include "models/vit_internal.h" /* vit_attn_amx: the bf16 tile attention, shared */
 
 /* Work buffers of one encode (allocated once per image, never per row). */
 typedef struct work {
@@ -16,6 +17,9 @@ typedef struct work {
     float *qh, *kh, *vt, *oh;       /* [n, hd] x2, [hd, n], [n, hd] */
     float *s;                       /* [n, n] attention scores of one head */
     float *patches;                 /* [n, 3 P P] */
+    float *amx;                     /* per-thread scratch of the bf16 tile attention, or NULL */
+    size_t amx_stride;
+    int amx_threads;
 } work;
 
 /* --- row-parallel element-wise steps ---------------------------------------- */
@@ -95,9 +99,28 @@ static void linear(omnic_pool *pool, const kweight *w, const float *b, const flo
 
 /* Full non-causal multi-head attention of q/k/v [n, D] into a [n, D]; each head
  * is two matmuls: S = (q_h / sqrt(hd)) k_h^T, then softmax(S) v_h. */
+typedef struct {
+    const tatok_model *t;
+    work *w;
+} amx_job;
+
+static void amx_run(void *arg, int ith, int nth) {
+    amx_job *j = arg;
+    const int n = j->t->n_tok, D = j->t->D, hd = j->t->hd;
+    float *scr = j->w->amx + (size_t)ith * j->w->amx_stride;
+    for (int h = ith; h < j->t->H; h += nth)
+        vit_attn_amx(j->w->q + (size_t)h * hd, j->w->k + (size_t)h * hd, j->w->v + (size_t)h * hd, (size_t)D, n, hd,
+                     j->w->a + (size_t)h * hd, (size_t)D, 1.0f / sqrtf((float)hd), scr);
+}
+
 static void attention(tatok_model *t, omnic_pool *pool, work *w) {
     const int n = t->n_tok, D = t->D, hd = t->hd;
     const float sc = 1.0f / sqrtf((float)hd);
+    if (w->amx && w->amx_threads == omnic_pool_size(pool)) { /* BF16 encoder on AMX (as its Linear layers) */
+        amx_job j = {t, w};
+        omnic_pool_run(pool, amx_run, &j);
+        return;
+    }
     for (int h = 0; h < t->H; h++) {
         for (int i = 0; i < n; i++) {
             const size_t o = (size_t)i * D + (size_t)h * hd;
@@ -149,11 +172,11 @@ static void patchify(const tatok_model *t, const uint8_t *rgb, float *out) {
 }
 
 static void work_free(work *w) {
-    float *p[] = {w->x, w->h, w->q, w->k, w->v, w->a, w->mlp, w->qh, w->kh, w->vt, w->oh, w->s, w->patches};
+    float *p[] = {w->x, w->h, w->q, w->k, w->v, w->a, w->mlp, w->qh, w->kh, w->vt, w->oh, w->s, w->patches, w->amx};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
 }
 
-static int work_alloc(const tatok_model *t, work *w) {
+static int work_alloc(const tatok_model *t, omnic_pool *pool, work *w) {
     const size_t n = (size_t)t->n_tok, D = (size_t)t->D;
     memset(w, 0, sizeof *w);
     float **nd[] = {&w->x, &w->h, &w->q, &w->k, &w->v, &w->a};
@@ -166,6 +189,12 @@ static int work_alloc(const tatok_model *t, work *w) {
     bad |= !(w->oh = malloc(n * (size_t)t->hd * sizeof(float)));
     bad |= !(w->s = malloc(n * n * sizeof(float)));
     bad |= !(w->patches = malloc(n * 3 * (size_t)t->patch * t->patch * sizeof(float)));
+    if (!bad && t->n_run > 0 && t->hd <= 96 && t->n_tok >= VIT_AMX_MIN_N && vit_attn_amx_ok(&t->layers[0].q)) {
+        w->amx_threads = omnic_pool_size(pool);
+        w->amx_stride = vit_attn_amx_scratch_floats(t->hd, t->n_tok);
+        w->amx = aligned_alloc(64, (w->amx_stride * (size_t)w->amx_threads * sizeof(float) + 63) / 64 * 64);
+        if (!w->amx) w->amx_threads = 0; /* the fp32 products then */
+    }
     if (bad) {
         work_free(w);
         return omnic_err(OMNIC_ENOMEM, "out of memory for the TA-Tok encoder");
@@ -175,7 +204,7 @@ static int work_alloc(const tatok_model *t, work *w) {
 
 int tatok_forward(tatok_model *t, omnic_pool *pool, const uint8_t *rgb, float *z) {
     work w;
-    int rc = work_alloc(t, &w);
+    int rc = work_alloc(t, pool, &w);
     if (rc) return rc;
     const int n = t->n_tok, D = t->D;
     patchify(t, rgb, w.patches);

@@ -50,7 +50,7 @@ static inline __m256i bf16x16(__m512 v) {
 }
 
 void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
-                  size_t ostride, float *scratch) {
+                  size_t ostride, float scale, float *scratch) {
     const int n32 = (n + 31) / 32 * 32, hd32 = (hd + 31) / 32 * 32, hd16 = (hd + 15) / 16 * 16;
     const int nkc = hd32 / 32, nct = hd16 / 16;
     uint16_t *kp = (uint16_t *)scratch;
@@ -60,7 +60,6 @@ void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride,
     uint16_t *pb = (uint16_t *)(s + up16((size_t)AQ * n32));    /* [AQ][n32] probabilities */
     float *ob = (float *)(pb + 2 * up16((size_t)AQ * n32 / 2)); /* [AQ][hd16] P V */
     float *inv = ob + up16((size_t)AQ * hd16);                  /* [AQ] 1 / sums */
-    const float scale = 1.f / sqrtf((float)hd);
     for (int kt = 0; kt < n32 / 16; kt++)
         for (int kc = 0; kc < nkc; kc++) {
             uint16_t *dst = kp + ((size_t)kt * nkc + kc) * 512;
@@ -174,7 +173,7 @@ void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride,
 }
 #else
 void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
-                  size_t ostride, float *scratch) {
-    (void)q; (void)k; (void)v; (void)stride; (void)n; (void)hd; (void)o; (void)ostride; (void)scratch;
+                  size_t ostride, float scale, float *scratch) {
+    (void)q; (void)k; (void)v; (void)stride; (void)n; (void)hd; (void)o; (void)ostride; (void)scale; (void)scratch;
 }
 #endif

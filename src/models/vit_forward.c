@@ -98,7 +98,7 @@ static void att_worker(void *arg, int ith, int nth) {
         const float *V = K + j->E;
         if (j->amx && n >= VIT_AMX_MIN_N) {
             vit_attn_amx(j->qkv + (size_t)r0 * E3 + (size_t)h * hd, K, V, (size_t)E3, n, hd,
-                         j->att + (size_t)r0 * j->E + (size_t)h * hd, (size_t)j->E, s);
+                         j->att + (size_t)r0 * j->E + (size_t)h * hd, (size_t)j->E, 1.f / sqrtf((float)hd), s);
             continue;
         }
         if (j->simd) {

@@ -62,11 +62,13 @@ float vit_softmax_row_avx512(float *s, int n, int n32, float scale);
  * an exact fp32 softmax between them. vit_attn_amx_ok(w): the tower's weight w is
  * BF16, marked act_bf16, and AMX BF16 is usable (the condition under which its
  * Linear layers run on AMX; OMNIC_SIMD=scalar / OMNIC_AMX=0 / OMNIC_AMX_BF16=0 turn
- * it off). Used for segments of at least VIT_AMX_MIN_N rows (the 64-row windows too). */
+ * it off). Used for segments of at least VIT_AMX_MIN_N rows (the 64-row windows too).
+ * scale multiplies the scores (1/sqrt(hd) for the ViT; the audio encoder passes 1
+ * for its pre-scaled queries). Also used by the continuous audio encoder. */
 #define VIT_AMX_MIN_N 32
 int vit_attn_amx_ok(const kweight *w);
 size_t vit_attn_amx_scratch_floats(int hd, int max_seg);
 void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride, int n, int hd, float *o,
-                  size_t ostride, float *scratch);
+                  size_t ostride, float scale, float *scratch);
 
 #endif
