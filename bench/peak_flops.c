@@ -70,42 +70,32 @@ static void amx_config(void) {
     _tile_loadconfig(cfg);
 }
 
-static void *amx_bf16_loop(void *arg) {
-    (void)arg;
+/* 4 independent accumulator tiles; arg: 0 = TDPBF16PS, 1 = TDPBSSD. */
+static void *amx_loop(void *arg) {
     static __thread unsigned char buf[1024] __attribute__((aligned(64)));
+    int int8 = arg != NULL;
     amx_config();
     _tile_loadd(4, buf, 64);
     _tile_loadd(5, buf, 64);
     _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-    for (long it = 0; it < AMX_ITERS / 4; it++) {
-        _tile_dpbf16ps(0, 4, 5); _tile_dpbf16ps(1, 4, 5); _tile_dpbf16ps(2, 4, 5); _tile_dpbf16ps(3, 4, 5);
-    }
+    if (int8)
+        for (long it = 0; it < AMX_ITERS / 4; it++) {
+            _tile_dpbssd(0, 4, 5); _tile_dpbssd(1, 4, 5); _tile_dpbssd(2, 4, 5); _tile_dpbssd(3, 4, 5);
+        }
+    else
+        for (long it = 0; it < AMX_ITERS / 4; it++) {
+            _tile_dpbf16ps(0, 4, 5); _tile_dpbf16ps(1, 4, 5); _tile_dpbf16ps(2, 4, 5); _tile_dpbf16ps(3, 4, 5);
+        }
     _tile_stored(0, buf, 64);
     _tile_release();
     sink = buf[3];
     return NULL;
 }
 
-static void *amx_int8_loop(void *arg) {
-    (void)arg;
-    static __thread unsigned char buf[1024] __attribute__((aligned(64)));
-    amx_config();
-    _tile_loadd(4, buf, 64);
-    _tile_loadd(5, buf, 64);
-    _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-    for (long it = 0; it < AMX_ITERS / 4; it++) {
-        _tile_dpbssd(0, 4, 5); _tile_dpbssd(1, 4, 5); _tile_dpbssd(2, 4, 5); _tile_dpbssd(3, 4, 5);
-    }
-    _tile_stored(0, buf, 64);
-    _tile_release();
-    sink = buf[3];
-    return NULL;
-}
-
-static double run_n(void *(*fn)(void *), int nth, double ops_per_iter, double iters) {
+static double run_n(void *(*fn)(void *), void *arg, int nth, double ops_per_iter, double iters) {
     pthread_t th[64];
     double t0 = now();
-    for (int i = 0; i < nth; i++) pthread_create(&th[i], NULL, fn, NULL);
+    for (int i = 0; i < nth; i++) pthread_create(&th[i], NULL, fn, arg);
     for (int i = 0; i < nth; i++) pthread_join(th[i], NULL);
     return nth * iters * ops_per_iter / (now() - t0) / 1e9;
 }
@@ -130,8 +120,8 @@ int main(int argc, char **argv) {
     for (int t = 1; t <= nth; t = t == nth ? nth + 1 : (t * 2 > nth ? nth : t * 2)) {
         double f = run(fma_loop, t, 32), b = run(bf16_loop, t, 64);
         if (amx)
-            printf("| %d | %.1f | %.1f | %.1f | %.1f |\n", t, f, b, run_n(amx_bf16_loop, t, 16.0 * 16 * 32 * 2, AMX_ITERS),
-                   run_n(amx_int8_loop, t, 16.0 * 16 * 64 * 2, AMX_ITERS));
+            printf("| %d | %.1f | %.1f | %.1f | %.1f |\n", t, f, b, run_n(amx_loop, NULL, t, 16.0 * 16 * 32 * 2, AMX_ITERS),
+                   run_n(amx_loop, (void *)1, t, 16.0 * 16 * 64 * 2, AMX_ITERS));
         else
             printf("| %d | %.1f | %.1f | - | - |\n", t, f, b);
     }

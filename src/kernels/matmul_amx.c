@@ -79,14 +79,8 @@ int amx_available(void) {
     return amx_ok;
 }
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} __attribute__((aligned(64))) tile_cfg;
-
 static void tiles_load(void) {
-    tile_cfg c;
+    amx_tile_cfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     for (int i = 0; i < 4; i++) c.rows[i] = 16, c.colsb[i] = 64; /* C: 16 rows x 16 int32 */

@@ -27,14 +27,8 @@ int amx_bf16_available(void) {
     return (d >> 22) & 1; /* AMX-BF16 */
 }
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} __attribute__((aligned(64))) tile_cfg;
-
 static void tiles_load(void) {
-    tile_cfg c;
+    amx_tile_cfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     for (int i = 0; i < 8; i++) c.rows[i] = 16, c.colsb[i] = 64;

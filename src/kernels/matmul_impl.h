@@ -36,6 +36,12 @@ void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float
  * The thresholds are where AMX overtook VNNI on 2048 x 2048 (one core). */
 #define K_AMX_MIN_N(dt) ((dt) == DT_Q8_0 ? 8 : 12)
 int amx_available(void);
+/* The 64-byte LDTILECFG operand (palette 1): bytes per row and rows of tiles 0..15. */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((aligned(64))) amx_tile_cfg;
 extern int k_amx_on;
 int k_matmul_q_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
 /* Opt-in (OMNIC_AMX_BF16=1; k_amx_bf16_on): BF16 weights x activations rounded

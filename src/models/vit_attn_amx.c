@@ -34,12 +34,6 @@ size_t vit_attn_amx_scratch_floats(int hd, int max_seg) {
 #pragma GCC target("avx512f,avx512bw,avx512vl,fma,amx-tile,amx-bf16")
 #include <immintrin.h>
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} __attribute__((aligned(64))) tile_cfg;
-
 /* 16 floats -> bf16, round to nearest even (NaN kept quiet), as f32_to_bf16. */
 static inline __m256i bf16x16(__m512 v) {
     __m512i u = _mm512_castps_si512(v);
@@ -80,7 +74,7 @@ void vit_attn_amx(const float *q, const float *k, const float *v, size_t stride,
                         dst[32 * p + 2 * col + e] = u < n && c < hd ? f32_to_bf16(v[(size_t)u * stride + c]) : 0;
                     }
         }
-    tile_cfg cfg;
+    amx_tile_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int i = 0; i < 8; i++) cfg.rows[i] = 16, cfg.colsb[i] = 64;
