@@ -15,6 +15,7 @@ static const struct {
     {"run", cmd_run, "generate text from a prompt (raw text or --ids)"},
     {"logits", cmd_logits, "write prompt logits [T, vocab] as float32 .npy (conformance)"},
     {"chat", cmd_chat, "interactive chat with the model's own prompt format"},
+    {"perplexity", cmd_perplexity, "perplexity on a text (llama-perplexity style), e.g. to check a quantized file"},
     {"bench", cmd_bench, "prefill (pp) and decode (tg) tokens/s, llama-bench style"},
     {"quantize", cmd_quantize, "write a model as GGUF (q4_0, q4_k, q8_0, bf16, f16, f32)"},
     {"tokenize", cmd_tokenize, "tokenize text with the model folder's tokenizer.json"},
