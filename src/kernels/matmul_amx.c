@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "kernels/matmul_impl.h"
+#include "kernels/qblock_avx512.h"
 #include "kernels/quant.h"
 
 #define AI static inline __attribute__((always_inline))
@@ -138,20 +139,6 @@ static amx_act act_at(void *buf, int ntiles, int nb) {
     size_t nq = (size_t)ntiles * (size_t)nb * 512, ns = (size_t)ntiles * (size_t)nb * 16;
     amx_act a = {buf, (float *)((char *)buf + nq), (float *)((char *)buf + nq) + ns};
     return a;
-}
-
-/* One block of 32 floats -> q[32], *s = sum q; returns d (the qa_quantize32
- * values for finite input: vcvtps2dq rounds half to even). */
-AI float qblock(const float *x, int8_t *q, int32_t *s) {
-    __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
-    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
-    float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
-    __m512 vi = _mm512_set1_ps(id);
-    __m512i qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, vi)), qb = _mm512_cvtps_epi32(_mm512_mul_ps(b, vi));
-    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(qa));
-    _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(qb));
-    *s = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
-    return d;
 }
 
 typedef struct {

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "kernels/matmul_impl.h"
+#include "kernels/qblock_avx512.h"
 #include "kernels/quant.h"
 
 #define AI static inline __attribute__((always_inline))
@@ -57,20 +58,6 @@ typedef struct { int8_t q[64]; int32_t ncorr[16]; float dx[16]; } g8; /* Q8_0; a
 typedef struct { int8_t lo[64], hi[64]; int32_t ncorr[16]; float dx[16]; } g4;     /* Q4_0 */
 typedef struct { int8_t q[256]; float dx[4][16]; float ds[16]; } gk;              /* Q4_K */
 _Static_assert(sizeof(g8) % 64 == 0 && sizeof(g4) % 64 == 0 && sizeof(gk) % 64 == 0, "64-byte groups");
-
-/* One block of 32 floats -> q[32], s = sum q; returns d. Same values as
- * qa_quantize32 for finite input (vcvtps2dq rounds half to even). */
-AI float qblock(const float *x, int8_t *q, int32_t *s) {
-    __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
-    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
-    float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
-    __m512 vi = _mm512_set1_ps(id);
-    __m512i qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, vi)), qb = _mm512_cvtps_epi32(_mm512_mul_ps(b, vi));
-    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(qa));
-    _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(qb));
-    *s = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
-    return d;
-}
 
 /* Block b of a row of nb blocks (zeros past the end). */
 AI float qblock_at(const float *x, int b, int nb, int8_t *q, int32_t *s) {
