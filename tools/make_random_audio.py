@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_random_hcx import ELEM_SIZE, encode, st_header  # noqa: E402
+from make_random_hcx import ELEM_SIZE, add_shard, encode  # noqa: E402
 
 SHARD = "model-audio.safetensors"
 AE, AP, S3 = "model.audio_model.", "model.audio_projector.", "model.discrete_audio_model."
@@ -149,30 +149,7 @@ def main(argv=None):
         entries.append((name, a.dtype, shape, off, off + len(b)))
         blobs.append(b)
         off += len(b)
-    with open(os.path.join(a.dir, SHARD), "wb") as f:
-        f.write(st_header(entries))
-        for b in blobs:
-            f.write(b)
-
-    # Index over all shards (a single model.safetensors gets one made for it).
-    idx_path = os.path.join(a.dir, "model.safetensors.index.json")
-    if os.path.exists(idx_path):
-        with open(idx_path) as f:
-            idx = json.load(f)
-    else:
-        with open(os.path.join(a.dir, "model.safetensors"), "rb") as f:
-            n = int.from_bytes(f.read(8), "little")
-            hdr = json.loads(f.read(n))
-        idx = {"metadata": {"total_size": 0},
-               "weight_map": {k: "model.safetensors" for k in hdr if k != "__metadata__"}}
-    wm = {k: v for k, v in idx["weight_map"].items() if v != SHARD}
-    for e in entries:
-        wm[e[0]] = SHARD
-    idx["weight_map"] = dict(sorted(wm.items()))
-    idx["metadata"]["total_size"] = idx["metadata"].get("total_size", 0) + off
-    with open(idx_path, "w") as f:
-        json.dump(idx, f, indent=2)
-        f.write("\n")
+    add_shard(a.dir, SHARD, entries, blobs)
 
     for k in ("audio_config", "audio_projector_type", "discrete_audio_config"):
         cfg.pop(k, None)

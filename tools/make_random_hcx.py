@@ -282,6 +282,40 @@ def st_header(entries):
     return len(js).to_bytes(8, "little") + js
 
 
+def add_shard(model_dir, shard, entries, blobs):
+    """Write tensors (entries as st_header takes them, blobs their bytes) as the extra
+    shard `shard` of a model folder and point model.safetensors.index.json at it
+    (made from the single model.safetensors if there is no index yet; entries of an
+    earlier run of the same shard are replaced). total_size = the tensor bytes of all
+    shards."""
+    with open(os.path.join(model_dir, shard), "wb") as f:
+        f.write(st_header(entries))
+        for b in blobs:
+            f.write(b)
+    idx_path = os.path.join(model_dir, "model.safetensors.index.json")
+    if os.path.exists(idx_path):
+        with open(idx_path) as f:
+            idx = json.load(f)
+    else:
+        with open(os.path.join(model_dir, "model.safetensors"), "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            hdr = json.loads(f.read(n))
+        idx = {"metadata": {}, "weight_map": {k: "model.safetensors" for k in hdr if k != "__metadata__"}}
+    wm = {k: v for k, v in idx["weight_map"].items() if v != shard}
+    for e in entries:
+        wm[e[0]] = shard
+    idx["weight_map"] = dict(sorted(wm.items()))
+    total = 0
+    for fn in set(wm.values()):
+        with open(os.path.join(model_dir, fn), "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+        total += os.path.getsize(os.path.join(model_dir, fn)) - 8 - n
+    idx.setdefault("metadata", {})["total_size"] = total
+    with open(idx_path, "w") as f:
+        json.dump(idx, f, indent=2)
+        f.write("\n")
+
+
 def write_tensor(f, rng, shape, kind, dt, a):
     n = nelem(shape)
     done = 0

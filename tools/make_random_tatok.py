@@ -19,13 +19,12 @@ Bad-checkpoint options for the loader tests: --drop NAME, --extra NAME, --reshap
 import argparse
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_random_hcx import encode, st_header  # noqa: E402
+from make_random_hcx import add_shard, encode  # noqa: E402
 
 PFX = "model.discrete_vision_model."
 SHARD = "model-discrete-vision.safetensors"
@@ -151,13 +150,6 @@ def gen(rng, shape, kind):
     return x
 
 
-def read_st_names(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        h = json.loads(f.read(n))
-    return [k for k in h if k != "__metadata__"]
-
-
 def main(argv=None):
     a = parse_args(argv if argv is not None else sys.argv[1:])
     cfg_path = os.path.join(a.model, "config.json")
@@ -196,27 +188,7 @@ def main(argv=None):
         entries.append((PFX + n, dt, s, off, off + len(b)))
         blobs.append(b)
         off += len(b)
-    with open(os.path.join(a.model, SHARD), "wb") as f:
-        f.write(st_header(entries))
-        for b in blobs:
-            f.write(b)
-
-    idx_path = os.path.join(a.model, "model.safetensors.index.json")
-    if os.path.exists(idx_path):
-        with open(idx_path) as f:
-            index = json.load(f)
-    else:
-        index = {"metadata": {}, "weight_map": {n: "model.safetensors" for n in
-                                                read_st_names(os.path.join(a.model, "model.safetensors"))}}
-    wm = {k: v for k, v in index["weight_map"].items() if v != SHARD}
-    for e in entries:
-        wm[e[0]] = SHARD
-    index["weight_map"] = dict(sorted(wm.items()))
-    total = sum(os.path.getsize(os.path.join(a.model, fn)) for fn in set(wm.values()))
-    index.setdefault("metadata", {})["total_size"] = total
-    with open(idx_path, "w") as f:
-        json.dump(index, f, indent=2)
-        f.write("\n")
+    add_shard(a.model, SHARD, entries, blobs)
     if not a.quiet:
         print("wrote %s (%d tensors, %.1f MB)" % (SHARD, len(entries), off / 1e6), file=sys.stderr)
     return 0
