@@ -43,7 +43,7 @@ static void set_view(au_tensor *t) {
 
 static int open_gguf(au_source *s, const char *path) {
     gguf_file *g;
-    int rc = gguf_open(path, &g);
+    int rc = gguf_open(path, OMNIC_MAP_SHARED, &g);
     if (rc) return rc;
     s->gg = g;
     s->is_gguf = 1;
@@ -85,7 +85,7 @@ static int open_st(au_source *s, const char *path, int is_dir) {
     st_set *set = NULL;
     int rc;
     if (is_dir) {
-        rc = st_open_dir(path, &set);
+        rc = st_open_dir(path, OMNIC_MAP_SHARED, &set);
     } else {
         set = calloc(1, sizeof *set);
         if (!set) return omnic_err(OMNIC_ENOMEM, "out of memory");

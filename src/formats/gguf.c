@@ -343,33 +343,22 @@ int gguf_parse_mem(const void *data, size_t size, const char *name, gguf_file **
     return OMNIC_OK;
 }
 
-int gguf_open(const char *path, gguf_file **out) {
+int gguf_open(const char *path, omnic_map_mode mode, gguf_file **out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return omnic_err(OMNIC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return omnic_err(OMNIC_EIO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
-    if (size == 0) {
-        close(fd);
-        return omnic_err(OMNIC_EFORMAT, "%s: empty file (not GGUF)", path);
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return omnic_err(OMNIC_EIO, "%s: mmap failed: %s", path, strerror(errno));
+    omnic_filemap fm;
+    int rc = omnic_filemap_open(path, mode, &fm);
+    if (rc) return rc;
+    if (fm.size == 0) return omnic_err(OMNIC_EFORMAT, "%s: empty file (not GGUF)", path);
     gguf_file *f = calloc(1, sizeof *f);
     if (!f) {
-        munmap(map, size);
+        omnic_filemap_close(&fm);
         return omnic_err(OMNIC_ENOMEM, "out of memory");
     }
     f->path = strdup(path);
-    f->base = map;
-    f->size = size;
-    f->mapped = 1;
-    int rc = f->path ? parse(f) : omnic_err(OMNIC_ENOMEM, "out of memory");
+    f->base = fm.data;
+    f->size = fm.size;
+    f->fm = fm;
+    rc = f->path ? parse(f) : omnic_err(OMNIC_ENOMEM, "out of memory");
     if (rc) {
         gguf_close(f);
         return rc;
@@ -390,7 +379,7 @@ void gguf_close(gguf_file *f) {
     free(f->kv);
     free(f->tensors);
     free(f->by_name);
-    if (f->mapped) munmap((void *)f->base, f->size);
+    omnic_filemap_close(&f->fm);
     free(f->path);
     free(f);
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "core/dtype.h"
+#include "core/filemap.h"
 
 enum {
     GGUF_T_U8 = 0, GGUF_T_I8, GGUF_T_U16, GGUF_T_I16, GGUF_T_U32, GGUF_T_I32, GGUF_T_F32, GGUF_T_BOOL,
@@ -64,7 +65,7 @@ typedef struct gguf_file {
     char *path;
     const uint8_t *base;
     size_t size;
-    int mapped;                /* base is our mmap */
+    omnic_filemap fm;          /* base's owner when gguf_open mapped it */
     uint32_t version, alignment;
     uint64_t n_kv, n_tensors, data_offset;
     gguf_kv *kv;
@@ -72,8 +73,8 @@ typedef struct gguf_file {
     gguf_tensor **by_name;     /* sorted by name */
 } gguf_file;
 
-/* Map and parse a file. */
-int gguf_open(const char *path, gguf_file **out);
+/* Map and parse a file. mode: OMNIC_MAP_RESIDENT for weights a model computes with. */
+int gguf_open(const char *path, omnic_map_mode mode, gguf_file **out);
 /* Parse a buffer the caller keeps alive (name is used in messages). */
 int gguf_parse_mem(const void *data, size_t size, const char *name, gguf_file **out);
 void gguf_close(gguf_file *f);

@@ -23,28 +23,6 @@ static int span_cmp(const void *a, const void *b) {
     return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
 }
 
-static int map_file(const char *path, void **map, size_t *size) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return omnic_err(OMNIC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return omnic_err(OMNIC_EIO, "%s: not a regular file", path);
-    }
-    *size = (size_t)st.st_size;
-    *map = NULL;
-    if (*size > 0) {
-        void *p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            close(fd);
-            return omnic_err(OMNIC_EIO, "%s: mmap failed: %s", path, strerror(errno));
-        }
-        *map = p;
-    }
-    close(fd);
-    return OMNIC_OK;
-}
-
 static int parse_tensor(const char *path, const char *name, json_t *v, size_t data_size,
                         const uint8_t *data, st_tensor *t) {
     if (!json_is_object(v)) return omnic_err(OMNIC_EFORMAT, "%s: tensor '%s': header entry is not an object", path, name);
@@ -89,18 +67,19 @@ static int parse_tensor(const char *path, const char *name, json_t *v, size_t da
 }
 
 int st_add_file(st_set *set, const char *path) {
-    void *map = NULL;
-    size_t size = 0;
-    int rc = map_file(path, &map, &size);
+    omnic_filemap fm;
+    int rc = omnic_filemap_open(path, set->mode, &fm);
     if (rc) return rc;
     st_file *nf = realloc(set->files, (size_t)(set->n_files + 1) * sizeof *nf);
     if (!nf) {
-        if (map) munmap(map, size);
+        omnic_filemap_close(&fm);
         return omnic_err(OMNIC_ENOMEM, "out of memory");
     }
     set->files = nf;
     int fi = set->n_files++;
-    set->files[fi] = (st_file){strdup(path), map, size};
+    set->files[fi] = (st_file){strdup(path), fm};
+    size_t size = fm.size;
+    const uint8_t *map = fm.data;
 
     if (size < 8) return omnic_err(OMNIC_EFORMAT, "%s: file too short for a safetensors header (%zu bytes)", path, size);
     uint64_t hlen;
@@ -237,10 +216,11 @@ done:
     return rc;
 }
 
-int st_open_dir(const char *dir, st_set **out) {
+int st_open_dir(const char *dir, omnic_map_mode mode, st_set **out) {
     *out = NULL;
     st_set *set = calloc(1, sizeof *set);
     if (!set) return omnic_err(OMNIC_ENOMEM, "out of memory");
+    set->mode = mode;
     char path[4096];
     int rc;
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
@@ -265,7 +245,7 @@ void st_close(st_set *set) {
     if (!set) return;
     for (int i = 0; i < set->n_tensors; i++) free(set->tensors[i].name);
     for (int i = 0; i < set->n_files; i++) {
-        if (set->files[i].map) munmap(set->files[i].map, set->files[i].size);
+        omnic_filemap_close(&set->files[i].fm);
         free(set->files[i].path);
     }
     free(set->tensors);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/dtype.h"
+#include "core/filemap.h"
 
 #define ST_MAX_DIMS 8
 
@@ -22,8 +23,7 @@ typedef struct st_tensor {
 
 typedef struct st_file {
     char *path;
-    void *map;
-    size_t size;
+    omnic_filemap fm;
 } st_file;
 
 typedef struct st_set {
@@ -31,14 +31,15 @@ typedef struct st_set {
     int n_files;
     st_tensor *tensors; /* sorted by name */
     int n_tensors;
+    omnic_map_mode mode; /* how st_add_file maps files (zeroed: OMNIC_MAP_SHARED) */
 } st_set;
 
 /* Open one .safetensors file and validate its header (offsets, sizes, dtypes,
  * overlaps). Adds it to *set (which may start zeroed). */
 int st_add_file(st_set *set, const char *path);
 /* Open a model folder: model.safetensors.index.json if present, else
- * model.safetensors. */
-int st_open_dir(const char *dir, st_set **out);
+ * model.safetensors. mode: OMNIC_MAP_RESIDENT for weights a model computes with. */
+int st_open_dir(const char *dir, omnic_map_mode mode, st_set **out);
 /* Sort tensors by name and reject duplicates across shards (after st_add_file). */
 int st_finish(st_set *set);
 const st_tensor *st_find(const st_set *set, const char *name);

@@ -31,7 +31,10 @@
 #define MM_PANEL_PF 1 /* prefill: prefetch the next row block's panel */
 #endif
 #ifndef MM_PF_DIST
-#define MM_PF_DIST 512 /* decode prefetch distance, in weight elements (0: none) */
+#define MM_PF_DIST 512 /* decode prefetch distance for single rows, in weight elements (0: none) */
+#endif
+#ifndef MM_PF_HINT
+#define MM_PF_HINT _MM_HINT_T1 /* decode prefetches go to L2 (measured: T1 >= T0 here) */
 #endif
 
 #define AI static inline __attribute__((always_inline))
@@ -195,7 +198,11 @@ AI void eo_kernel(int R, int T, const uint16_t *w, size_t ws, const float *xp, s
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const uint16_t *p = w + (size_t)r * ws + c;
-            if (MM_PF_DIST) _mm_prefetch((const char *)((uintptr_t)p + MM_PF_DIST * 2), _MM_HINT_T0);
+            /* R == 4: the line the next 4-row block reads at this column (rows are
+             * contiguous, so a short distance would land in this block's own rows);
+             * single rows: MM_PF_DIST ahead. Integer arithmetic: may lie past W. */
+            if (MM_PF_DIST)
+                _mm_prefetch((const char *)((uintptr_t)p + (R == 4 ? (size_t)R * ws : MM_PF_DIST) * 2), MM_PF_HINT);
             __m512i v = full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(m, p);
             we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
             wo[r] = _mm512_castsi512_ps(_mm512_and_si512(v, hi));

@@ -349,7 +349,7 @@ static int load(ctx *c) {
 
 int hcx_load_gguf(omnic_model *m, const char *path) {
     if (!(m->gg = calloc(1, sizeof *m->gg))) return omnic_err(OMNIC_ENOMEM, "out of memory");
-    int rc = gguf_open(path, &m->gg->f);
+    int rc = gguf_open(path, OMNIC_MAP_RESIDENT, &m->gg->f);
     if (rc) return rc;
     gguf_file *f = m->gg->f;
     char arch[64];

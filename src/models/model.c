@@ -22,7 +22,7 @@ int omnic_model_open(const char *dir, int n_threads, omnic_model **out) {
     if (!m) return omnic_err(OMNIC_ENOMEM, "out of memory");
     m->dir = strdup(dir);
     int rc = gguf ? hcx_load_gguf(m, dir) : hf_config_load(dir, &m->info, &m->config);
-    if (!rc && !gguf) rc = st_open_dir(dir, &m->st);
+    if (!rc && !gguf) rc = st_open_dir(dir, OMNIC_MAP_RESIDENT, &m->st);
     if (!rc && !gguf) {
         m->info.n_files = m->st->n_files;
         rc = hcx_load_weights(m);
