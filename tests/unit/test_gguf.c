@@ -191,14 +191,14 @@ static void test_open_file(void **st) {
     assert_int_equal(write(fd, m.p, m.n), (ssize_t)m.n);
     close(fd);
     gguf_file *f;
-    assert_int_equal(gguf_open(path, &f), 0);
+    assert_int_equal(gguf_open(path, OMNIC_MAP_SHARED, &f), 0);
     assert_int_equal(f->n_tensors, 3);
     gguf_close(f);
-    assert_int_equal(gguf_open("/nonexistent/x.gguf", &f), OMNIC_EIO);
+    assert_int_equal(gguf_open("/nonexistent/x.gguf", OMNIC_MAP_SHARED, &f), OMNIC_EIO);
     /* empty file */
     fd = open(path, O_WRONLY | O_TRUNC);
     close(fd);
-    assert_int_equal(gguf_open(path, &f), OMNIC_EFORMAT);
+    assert_int_equal(gguf_open(path, OMNIC_MAP_SHARED, &f), OMNIC_EFORMAT);
     assert_non_null(strstr(omnic_errmsg(), "empty"));
     unlink(path);
     free(m.p);
