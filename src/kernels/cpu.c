@@ -39,7 +39,8 @@ int kernels_force(const char *name) {
         /* AMX tiles for quantized prefill unless OMNIC_AMX=0 */
         const char *amx = getenv("OMNIC_AMX");
         k_amx_on = k_qmm == &qmm_avx512 && !(amx && strcmp(amx, "0") == 0) && amx_available();
-        /* opt-in: BF16 weights with bf16-rounded activations (changes numerics) */
+        /* BF16 weights on AMX: fp32-accurate three-term activations by default;
+         * OMNIC_AMX_BF16=1 rounds them to bf16 (changes numerics), =0 disables */
         const char *ab = getenv("OMNIC_AMX_BF16");
         k_amx_bf16_ok = !(amx && strcmp(amx, "0") == 0) && !(ab && strcmp(ab, "0") == 0) && amx_bf16_available();
         k_amx_bf16_on = k_amx_bf16_ok && ab && strcmp(ab, "1") == 0;

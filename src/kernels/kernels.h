@@ -8,8 +8,9 @@
  * time by CPU feature (kernels_init), and OMNIC_SIMD=scalar forces the scalar path.
  * On CPUs with Intel AMX, quantized products of many rows (prefill) use AMX
  * tiles with the scalar level's exact results (OMNIC_AMX=0 turns this off);
- * OMNIC_AMX_BF16=1 opts in to AMX for BF16 weights (activations rounded to
- * bf16, so not the exact fp32 default). */
+ * BF16 products of many rows use AMX bf16 tiles with each activation split into
+ * three bf16 terms (fp32 accuracy); OMNIC_AMX_BF16=1 rounds activations to one
+ * bf16 term instead (faster, changes numerics), =0 keeps the fp32 FMA path. */
 #ifndef OMNIC_KERNELS_H
 #define OMNIC_KERNELS_H
 #include <stddef.h>

@@ -1,15 +1,21 @@
-/* matmul_bf16_amx.c - OPT-IN Intel AMX (TDPBF16PS) y = x * W^T for BF16 weights
- * and many activation rows, enabled by OMNIC_AMX_BF16=1 (kernels_force).
+/* matmul_bf16_amx.c - Intel AMX (TDPBF16PS) y = x * W^T for BF16 weights and
+ * many activation rows (prefill, media encoders).
  *
- * Numerics differ from the default BF16 path (exact fp32 products): the
- * activations are rounded to bf16 (round to nearest even, like f32_to_bf16)
- * and TDPBF16PS accumulates pairs of bf16 products in fp32 inside the tile.
+ * Each fp32 activation is split into `parts` bf16 terms (round to nearest even,
+ * like f32_to_bf16): hi = bf16(x), then bf16 of what is left, and so on, and
+ * every term is multiplied by the exact bf16 weights. parts = 1 rounds the
+ * activations to bf16, as the reference's bf16 autocast does (media encoders;
+ * the LLM with OMNIC_AMX_BF16=1); parts = 3 represents x to ~2^-24, so the
+ * products carry fp32 precision (the LLM's default prefill: same accuracy as the
+ * fp32 FMA path, in a different summation order). TDPBF16PS accumulates pairs
+ * of products in fp32 inside the tile.
  * Weights are read in place: rows of W are A tiles (16 rows x 32 bf16, stride
  * = the row). Activations are converted once per call into B tiles per 16
- * tokens and 32 columns, in TDPBF16PS's pair order: B[k / 2][2 t + k % 2].
+ * tokens, 32 columns and term, in TDPBF16PS's pair order: B[k / 2][2 t + k % 2].
  * Each worker takes a range of rows; 32 rows x 32 tokens (4 fp32 C tiles) run
- * over all of K inside the tiles, then are transposed into y. Row tails (< 16)
- * and column counts that are not multiples of 32 take the default path. */
+ * over all of K (and every term) inside the tiles, then are transposed into y.
+ * Row tails (< 16) and column counts that are not multiples of 32 take the
+ * default path. */
 #include <cpuid.h>
 #include <immintrin.h>
 #include <pthread.h>
@@ -69,9 +75,9 @@ static void *get_buf(size_t need) {
 typedef struct {
     const kweight *w;
     const float *x;
-    int n, nk, ntiles;
+    int n, nk, ntiles, parts;
     float *y;
-    uint16_t *act; /* [tile][k chunk][16 pairs][16 tokens][2] */
+    uint16_t *act; /* [tile][k chunk][term][16 pairs][16 tokens][2] */
 } bjob;
 
 /* Round 16 floats to bf16 (nearest even; NaN kept quiet) as in f32_to_bf16. */
@@ -83,22 +89,40 @@ AI __m256i to_bf16(__m512 v) {
     return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
 }
 
+/* bf16 (in the low 16 bits of 32-bit lanes) -> f32 */
+AI __m512 from_bf16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+
+/* 16 floats -> parts bf16 terms at h[p * 32] (h: 32 columns per term). What is
+ * left after a non-finite term is taken as 0, so inf stays inf (not NaN). */
+AI void split16(__m512 v, int parts, uint16_t *h) {
+    for (int p = 0; p < parts; p++) {
+        __m256i b = to_bf16(v);
+        _mm256_store_si256((__m256i *)(h + 32 * p), b);
+        if (p + 1 < parts) {
+            v = _mm512_sub_ps(v, from_bf16(b));
+            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+        }
+    }
+}
+
 static void conv_worker(void *arg, int ith, int nth) {
     bjob *j = arg;
-    int lo, hi, cols = j->w->cols;
+    int lo, hi, cols = j->w->cols, P = j->parts;
     omnic_split(j->ntiles, 1, ith, nth, &lo, &hi);
     for (int T = lo; T < hi; T++)
         for (int tt = 0; tt < 16; tt++) {
             int t = 16 * T + tt;
             for (int kc = 0; kc < j->nk; kc++) {
-                _Alignas(32) uint16_t h[32];
+                _Alignas(32) uint16_t h[3 * 32];
                 if (t < j->n) {
                     const float *xp = j->x + (size_t)t * cols + 32 * kc;
-                    _mm256_store_si256((__m256i *)h, to_bf16(_mm512_loadu_ps(xp)));
-                    _mm256_store_si256((__m256i *)(h + 16), to_bf16(_mm512_loadu_ps(xp + 16)));
+                    split16(_mm512_loadu_ps(xp), P, h);
+                    split16(_mm512_loadu_ps(xp + 16), P, h + 16);
                 } else memset(h, 0, sizeof h);
-                uint16_t *dst = j->act + ((size_t)T * j->nk + kc) * 512 + 2 * tt;
-                for (int p = 0; p < 16; p++) memcpy(dst + 32 * p, h + 2 * p, 4);
+                for (int p = 0; p < P; p++) {
+                    uint16_t *dst = j->act + (((size_t)T * j->nk + kc) * P + p) * 512 + 2 * tt;
+                    for (int q = 0; q < 16; q++) memcpy(dst + 32 * q, h + 32 * p + 2 * q, 4);
+                }
             }
         }
 }
@@ -115,7 +139,7 @@ static void store_t(const float *o, float *y, size_t ys, int nt) {
 static void mm_worker(void *arg, int ith, int nth) {
     bjob *j = arg;
     const kweight *w = j->w;
-    int lo, hi, nk = j->nk;
+    int lo, hi, nk = j->nk, P = j->parts;
     omnic_split(w->rows, 16, ith, nth, &lo, &hi);
     if (lo >= hi) return;
     int full = lo + (hi - lo) / 16 * 16; /* rows [full, hi) take the default path */
@@ -127,23 +151,24 @@ static void mm_worker(void *arg, int ith, int nth) {
         int two = r + 32 <= full;
         for (int T = 0; T < j->ntiles; T += 2) {
             int tw = T + 1 < j->ntiles;
-            const uint16_t *b0 = j->act + (size_t)T * nk * 512, *b1 = b0 + (size_t)nk * 512;
+            const uint16_t *b0 = j->act + (size_t)T * nk * P * 512, *b1 = b0 + (size_t)nk * P * 512;
             _tile_zero(0);
             _tile_zero(1);
             _tile_zero(2);
             _tile_zero(3);
             for (int kc = 0; kc < nk; kc++) {
                 _tile_loadd(4, W + (size_t)r * ws + 64 * (size_t)kc, ws);
-                _tile_loadd(6, b0 + (size_t)kc * 512, 64);
-                _tile_dpbf16ps(0, 4, 6);
-                if (tw) {
-                    _tile_loadd(7, b1 + (size_t)kc * 512, 64);
-                    _tile_dpbf16ps(1, 4, 7);
-                }
-                if (two) {
-                    _tile_loadd(5, W + (size_t)(r + 16) * ws + 64 * (size_t)kc, ws);
-                    _tile_dpbf16ps(2, 5, 6);
-                    if (tw) _tile_dpbf16ps(3, 5, 7);
+                if (two) _tile_loadd(5, W + (size_t)(r + 16) * ws + 64 * (size_t)kc, ws);
+                for (int p = 0; p < P; p++) {
+                    size_t bo = ((size_t)kc * P + p) * 512;
+                    _tile_loadd(6, b0 + bo, 64);
+                    _tile_dpbf16ps(0, 4, 6);
+                    if (two) _tile_dpbf16ps(2, 5, 6);
+                    if (tw) {
+                        _tile_loadd(7, b1 + bo, 64);
+                        _tile_dpbf16ps(1, 4, 7);
+                        if (two) _tile_dpbf16ps(3, 5, 7);
+                    }
                 }
             }
             _tile_stored(0, o[0], 64);
@@ -164,12 +189,13 @@ static void mm_worker(void *arg, int ith, int nth) {
     if (full < hi) k_matmul_rows(w, j->x, j->n, j->y, full, hi);
 }
 
-int k_matmul_bf16_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y) {
-    if (w->dt != DT_BF16 || n <= 0 || w->cols <= 0 || w->cols % 32 || !amx_bf16_available()) return -1;
+int k_matmul_bf16_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y, int parts) {
+    if (w->dt != DT_BF16 || n <= 0 || w->cols <= 0 || w->cols % 32 || parts < 1 || parts > 3 || !amx_bf16_available())
+        return -1;
     int nk = w->cols / 32, ntiles = (n + 15) / 16;
-    uint16_t *act = get_buf((size_t)ntiles * nk * 1024);
+    uint16_t *act = get_buf((size_t)ntiles * nk * parts * 1024);
     if (!act) return -1;
-    bjob j = {w, x, n, nk, ntiles, y, act};
+    bjob j = {w, x, n, nk, ntiles, parts, y, act};
     omnic_pool_run(pool, conv_worker, &j);
     omnic_pool_run(pool, mm_worker, &j);
     return 0;

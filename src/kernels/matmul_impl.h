@@ -44,13 +44,20 @@ typedef struct {
 } __attribute__((aligned(64))) amx_tile_cfg;
 extern int k_amx_on;
 int k_matmul_q_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
-/* Opt-in (OMNIC_AMX_BF16=1; k_amx_bf16_on): BF16 weights x activations rounded
- * to bf16 with TDPBF16PS for n >= K_AMX_BF16_MIN_N (matmul_bf16_amx.c); changes
- * numerics, so off by default. Same return convention. */
+/* AMX TDPBF16PS for BF16 weights and n >= K_AMX_BF16_MIN_N rows
+ * (matmul_bf16_amx.c): activations split into `parts` bf16 terms (1: rounded to
+ * bf16, which changes numerics; 3: fp32-accurate). Returns -1 when it cannot run
+ * (the caller takes the default path). */
 #define K_AMX_BF16_MIN_N 16
+/* Terms per activation for the LLM's BF16 prefill: 3 carries fp32 precision
+ * (x - hi - mid - lo ~ 2^-24 |x|); 2 would be ~2^-16, faster but not exact. */
+#define K_AMX_BF16_EXACT_PARTS 3
 int amx_bf16_available(void);
+/* OMNIC_AMX_BF16=1: every BF16 product with n >= K_AMX_BF16_MIN_N rounds its
+ * activations to bf16 (one term). */
 extern int k_amx_bf16_on;
-/* AMX BF16 usable (OMNIC_AMX and OMNIC_AMX_BF16 not "0"): weights marked act_bf16 use it. */
+/* AMX BF16 usable (OMNIC_AMX and OMNIC_AMX_BF16 not "0"): weights marked act_bf16
+ * take one term, the others K_AMX_BF16_EXACT_PARTS. */
 extern int k_amx_bf16_ok;
-int k_matmul_bf16_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
+int k_matmul_bf16_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y, int parts);
 #endif
