@@ -4,7 +4,9 @@
 # (decode) tokens/s and their ratio. llama.cpp is built beside the project
 # (LLAMA_BIN, default ../peer/llama.cpp/build/bin); nothing of it is committed.
 #   bench/compare_llamacpp.sh SIZE TYPE      e.g. 0.5b bf16 | 0.5b q8_0 | 1.5b q4_0
-# Env: THREADS (2), PROMPT (512), GEN (128), REPS (3).
+#   SAME_FILE=1 bench/compare_llamacpp.sh 8b q4_0   both engines on omnic's GGUF
+# Env: THREADS (2), PROMPT (512), GEN (128), REPS (3), PEER_ARGS (extra llama-bench
+# arguments, e.g. "-mmp 0" to load llama.cpp's weights without mmap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:?size: 0.5b|1.5b}; type=${2:?type: bf16|q8_0|q4_0}
@@ -12,12 +14,21 @@ T=${THREADS:-2}; P=${PROMPT:-512}; N=${GEN:-128}; R=${REPS:-3}
 LLAMA_BIN=${LLAMA_BIN:-../peer/llama.cpp/build/bin}
 PEER_PY=${PEER_PY:-../peer/llama.cpp/gguf-py}
 hf=models/hcx-$size-bf16
-[ -f "$hf/.complete" ] || { /usr/bin/python3 tools/make_random_hcx.py --preset "$size" --dtype bf16 --seed 1 --out "$hf" --quiet && touch "$hf/.complete"; }
+need_hf() { [ -f "$hf/.complete" ] || { /usr/bin/python3 tools/make_random_hcx.py --preset "$size" --dtype bf16 --seed 1 --out "$hf" --quiet && touch "$hf/.complete"; }; }
 peer_bf16=models/peer-$size-bf16.gguf
-[ -f "$peer_bf16" ] || /usr/bin/python3 bench/peer_gguf.py --gguf-py "$PEER_PY" -m "$hf" -o "$peer_bf16"
-if [ "$type" = bf16 ]; then
+if [ "${SAME_FILE:-0}" = 1 ]; then
+    # both engines read omnic's quantized GGUF (llama.cpp loads it): identical bytes,
+    # and no second 16 GB bf16 copy for the 8B shape
+    [ "$type" != bf16 ] || { echo "SAME_FILE=1 needs a quantized type" >&2; exit 2; }
+    ours=models/omnic-$size-$type.gguf; peer=$ours
+    [ -f "$ours" ] || { need_hf; build/omnic quantize -m "$hf" -o "$ours" --type "$type" --quiet; }
+elif [ "$type" = bf16 ]; then
+    need_hf
+    [ -f "$peer_bf16" ] || /usr/bin/python3 bench/peer_gguf.py --gguf-py "$PEER_PY" -m "$hf" -o "$peer_bf16"
     ours=$hf; peer=$peer_bf16
 else
+    need_hf
+    [ -f "$peer_bf16" ] || /usr/bin/python3 bench/peer_gguf.py --gguf-py "$PEER_PY" -m "$hf" -o "$peer_bf16"
     ours=models/omnic-$size-$type.gguf; peer=models/peer-$size-$type.gguf
     [ -f "$ours" ] || build/omnic quantize -m "$hf" -o "$ours" --type "$type" --quiet
     [ -f "$peer" ] || "$LLAMA_BIN/llama-quantize" "$peer_bf16" "$peer" "$(echo "$type" | tr a-z A-Z)" >/dev/null 2>&1
@@ -25,7 +36,8 @@ fi
 mkdir -p bench/out
 o=bench/out/omnic-$size-$type.json; l=bench/out/llama-$size-$type.json
 build/omnic bench -m "$ours" -p "$P" -n "$N" -r "$R" -t "$T" --json > "$o"
-"$LLAMA_BIN/llama-bench" -m "$peer" -p "$P" -n "$N" -r "$R" -t "$T" -o json > "$l" 2>/dev/null
+# shellcheck disable=SC2086
+"$LLAMA_BIN/llama-bench" -m "$peer" -p "$P" -n "$N" -r "$R" -t "$T" ${PEER_ARGS:-} -o json > "$l" 2>/dev/null
 /usr/bin/python3 - "$o" "$l" "$size" "$type" "$T" <<'PY'
 import json, sys
 o, l = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
