@@ -1,15 +1,13 @@
-/* safetensors.c - parse and validate safetensors headers, mmap the data. Every
+/* safetensors.c - parse and validate safetensors headers over the mapped file
+ * (core/filemap: mmap or a huge-page copy). Every
  * offset, size and shape is checked before a pointer into the map is formed. */
 #include "formats/safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"

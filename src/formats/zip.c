@@ -2,12 +2,9 @@
 #include "formats/zip.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -123,25 +120,16 @@ int zip_open_mem(const uint8_t *buf, size_t len, const char *name, zip_archive *
 int zip_open(const char *path, zip_archive *z) {
     memset(z, 0, sizeof *z);
     set_name(z, path);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return omnic_err(OMNIC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return omnic_err(OMNIC_EIO, "%s: not a regular file", path);
+    int rc = omnic_filemap_open(path, OMNIC_MAP_SHARED, &z->fm);
+    if (rc) return rc;
+    if (z->fm.size < 22) {
+        size_t n = z->fm.size;
+        zip_close(z);
+        return omnic_err(OMNIC_EFORMAT, "%s: not a ZIP archive (too short, %zu bytes)", path, n);
     }
-    if (st.st_size < 22) {
-        close(fd);
-        return omnic_err(OMNIC_EFORMAT, "%s: not a ZIP archive (too short, %lld bytes)", path, (long long)st.st_size);
-    }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) return omnic_err(OMNIC_EIO, "%s: mmap failed: %s", path, strerror(errno));
-    z->map = m;
-    z->map_len = (size_t)st.st_size;
-    z->data = m;
-    z->len = (size_t)st.st_size;
-    int rc = parse(z);
+    z->data = z->fm.data;
+    z->len = z->fm.size;
+    rc = parse(z);
     if (rc) zip_close(z);
     return rc;
 }
@@ -150,7 +138,7 @@ void zip_close(zip_archive *z) {
     if (!z) return;
     for (int i = 0; i < z->n; i++) free(z->e[i].name);
     free(z->e);
-    if (z->map) munmap(z->map, z->map_len);
+    omnic_filemap_close(&z->fm);
     memset(z, 0, sizeof *z);
 }
 

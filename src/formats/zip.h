@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/filemap.h"
+
 typedef struct zip_entry {
     char *name;            /* NUL-terminated (names with NUL bytes are rejected) */
     uint16_t method;       /* 0 stored, 8 deflate */
@@ -22,8 +24,7 @@ typedef struct zip_archive {
     char name[256];        /* for error messages */
     const uint8_t *data;   /* the whole archive */
     size_t len;
-    void *map;             /* mmap'ed region (zip_open) or NULL */
-    size_t map_len;
+    omnic_filemap fm;      /* the mapped file (zip_open; zeroed otherwise) */
     int n;
     zip_entry *e;
 } zip_archive;

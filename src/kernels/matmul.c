@@ -57,7 +57,7 @@ void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *
         return;
     }
     if (k_amx_bf16_ok && w->dt == DT_BF16 && n >= K_AMX_BF16_MIN_N &&
-        k_matmul_bf16_amx(pool, w, x, n, y, k_amx_bf16_on || w->act_bf16 ? 1 : K_AMX_BF16_EXACT_PARTS) == 0)
+        k_matmul_bf16_amx(pool, w, x, n, y, (k_amx_bf16_on || w->act_bf16) ? 1 : K_AMX_BF16_EXACT_PARTS) == 0)
         return;
     mm_job j = {w, x, n, y};
     omnic_pool_run(pool, mm_worker, &j);
