@@ -580,6 +580,24 @@ static void shape_str(const au_item *it, char *s, size_t n) {
     }
 }
 
+/* The as-stored comparison of x and y (n values): cosine, Pearson correlation and
+ * relative L2 distance into st, untrained = 2 when either side is constant.
+ * Returns the raw products (x.y, x.x, y.y) for callers that need more. */
+typedef struct { double ab, aa, bb; } dots;
+static dots as_stored(const float *x, const float *y, size_t n, au_stats *st) {
+    double ab = 0, aa = 0, bb = 0, sa = 0, sb = 0, d2 = 0;
+    for (size_t j = 0; j < n; j++) {
+        ab += (double)x[j] * y[j], aa += (double)x[j] * x[j], bb += (double)y[j] * y[j];
+        sa += x[j], sb += y[j], d2 += (double)(x[j] - y[j]) * (x[j] - y[j]);
+    }
+    st->cos = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
+    double cxy = ab - sa * sb / n, cxx = aa - sa * sa / n, cyy = bb - sb * sb / n;
+    st->pearson = cxx > 1e-30 && cyy > 1e-30 ? cxy / sqrt(cxx * cyy) : 0;
+    st->rel_l2 = aa > 0 ? sqrt(d2 / aa) : 0;
+    if (cxx <= 1e-30 * (aa + 1e-30) || cyy <= 1e-30 * (bb + 1e-30)) st->untrained = 2;
+    return (dots){ab, aa, bb};
+}
+
 void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
     memset(st, 0, sizeof *st);
     st->resid = 1;
@@ -604,19 +622,10 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
         float *x = buf(c, 0, (size_t)n), *y = buf(c, 1, (size_t)n);
         if (!x || !y) goto nomem;
         if (au_read_rows(a->t, a->row0, n, x) || au_read_rows(b->t, b->row0, n, y)) goto rderr;
-        double ab = 0, aa = 0, bb = 0, sa = 0, sb = 0, d2 = 0;
-        for (int64_t j = 0; j < n; j++) {
-            ab += (double)x[j] * y[j], aa += (double)x[j] * x[j], bb += (double)y[j] * y[j];
-            sa += x[j], sb += y[j], d2 += (double)(x[j] - y[j]) * (x[j] - y[j]);
-        }
-        st->cos = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
-        double cxy = ab - sa * sb / n, cxx = aa - sa * sa / n, cyy = bb - sb * sb / n;
-        st->pearson = cxx > 1e-30 && cyy > 1e-30 ? cxy / sqrt(cxx * cyy) : 0;
-        st->rel_l2 = aa > 0 ? sqrt(d2 / aa) : 0;
-        if (cxx <= 1e-30 * (aa + 1e-30) || cyy <= 1e-30 * (bb + 1e-30)) st->untrained = 2;
+        dots d = as_stored(x, y, (size_t)n, st);
         st->corr = st->pearson;
-        double s = aa > 0 ? ab / aa : 0;
-        st->resid = bb > 0 ? sqrt(fmax(0, bb - 2 * s * ab + s * s * aa) / bb) : 0;
+        double s = d.aa > 0 ? d.ab / d.aa : 0;
+        st->resid = d.bb > 0 ? sqrt(fmax(0, d.bb - 2 * s * d.ab + s * s * d.aa) / d.bb) : 0;
         st->ok = 1;
         return;
     }
@@ -651,20 +660,7 @@ void au_compare(au_ctx *c, const au_item *a, const au_item *b, au_stats *st) {
         for (int k = 0; k < SA; k++) rowmap[k] = rows_all ? ia[k] : k;
         load_rows(&s);
         if (s.err) goto rderr_f;
-        double ab = 0, aa = 0, bb = 0, sa = 0, sb = 0, d2 = 0;
-        size_t n = (size_t)SA * C;
-        for (int k = 0; k < SA; k++) {
-            const float *x = A + (size_t)k * C, *y = Brow + (size_t)k * C;
-            for (int j = 0; j < C; j++) {
-                ab += (double)x[j] * y[j], aa += (double)x[j] * x[j], bb += (double)y[j] * y[j];
-                sa += x[j], sb += y[j], d2 += (double)(x[j] - y[j]) * (x[j] - y[j]);
-            }
-        }
-        st->cos = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
-        double cxy = ab - sa * sb / n, cxx = aa - sa * sa / n, cyy = bb - sb * sb / n;
-        st->pearson = cxx > 1e-30 && cyy > 1e-30 ? cxy / sqrt(cxx * cyy) : 0;
-        st->rel_l2 = aa > 0 ? sqrt(d2 / aa) : 0;
-        if (cxx <= 1e-30 * (aa + 1e-30) || cyy <= 1e-30 * (bb + 1e-30)) st->untrained = 2;
+        as_stored(A, Brow, (size_t)SA * C, st); /* rows of A and Brow are contiguous */
     }
     if (!st->untrained) st->untrained = au_untrained(a) ? 1 : au_untrained(b) ? 1 : 0;
     st->verdict_use = !st->untrained && Ra >= 8 && Ca >= 8 && Ra * Ca >= 1024;
