@@ -10,6 +10,7 @@ static const char *level = NULL;
 matmul_fn k_matmul_rows = matmul_rows_scalar;
 const qmm_level *k_qmm = &qmm_scalar;
 int k_amx_on = 0, k_amx_bf16_on = 0, k_amx_bf16_ok = 0;
+int k_decode_pf = 0;
 void (*k_silu_mul)(float *, const float *, int) = k_silu_mul_scalar;
 void (*k_axpy)(float *, const float *, float, int) = k_axpy_scalar;
 float (*k_dot)(const float *, const float *, int) = k_dot_scalar;
@@ -19,6 +20,7 @@ int kernels_force(const char *name) {
         k_matmul_rows = matmul_rows_scalar;
         k_qmm = &qmm_scalar;
         k_amx_on = k_amx_bf16_on = k_amx_bf16_ok = 0;
+        k_decode_pf = 0;
         k_silu_mul = k_silu_mul_scalar;
         k_axpy = k_axpy_scalar;
         k_dot = k_dot_scalar;
@@ -44,6 +46,10 @@ int kernels_force(const char *name) {
         const char *ab = getenv("OMNIC_AMX_BF16");
         k_amx_bf16_ok = !(amx && strcmp(amx, "0") == 0) && !(ab && strcmp(ab, "0") == 0) && amx_bf16_available();
         k_amx_bf16_on = k_amx_bf16_ok && ab && strcmp(ab, "1") == 0;
+        /* decode streams: one row at a time with prefetch on AMD, 4 rows elsewhere */
+        const char *pf = getenv("OMNIC_DECODE_PF");
+        k_decode_pf = pf && *pf ? atoi(pf) : __builtin_cpu_is("amd") ? K_DECODE_PF_AMD : 0;
+        if (k_decode_pf < 0 || k_decode_pf > (1 << 16)) k_decode_pf = 0;
         k_silu_mul = k_silu_mul_avx512;
         k_axpy = k_axpy_avx512;
         k_dot = k_dot_avx512;

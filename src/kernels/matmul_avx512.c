@@ -240,6 +240,33 @@ EO_FN(eo_1x1, 1, 1) EO_FN(eo_1x2, 1, 2) EO_FN(eo_1x3, 1, 3) EO_FN(eo_1x4, 1, 4)
 typedef void (*eo_fn)(const uint16_t *, size_t, const float *, size_t, int, float *, size_t);
 static const eo_fn eo_tab[2][4] = {{eo_1x1, eo_1x2, eo_1x3, eo_1x4}, {eo_4x1, eo_4x2, eo_4x3, eo_4x4}};
 
+/* One row, one token (decode with k_decode_pf > 0): the row is read as one
+ * linear stream, 64 weights per step into four independent FMA chains, with a
+ * prefetch k_decode_pf bytes ahead (it runs on into the next rows, which are
+ * contiguous). Same products as eo_kernel, summed in another order. */
+static float eo_row(const uint16_t *w, const float *xp, int cols) {
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    const size_t pf = (size_t)k_decode_pf;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int c = 0;
+    for (; c + 64 <= cols; c += 64) {
+        _mm_prefetch((const char *)((uintptr_t)(w + c) + pf), _MM_HINT_T0);
+        _mm_prefetch((const char *)((uintptr_t)(w + c) + pf + 64), _MM_HINT_T0);
+        __m512i v0 = _mm512_loadu_si512(w + c), v1 = _mm512_loadu_si512(w + c + 32);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), _mm512_loadu_ps(xp + c), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v0, hi)), _mm512_loadu_ps(xp + c + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v1, 16)), _mm512_loadu_ps(xp + c + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v1, hi)), _mm512_loadu_ps(xp + c + 48), a3);
+    }
+    for (; c < cols; c += 32) { /* xp is zero-padded to a multiple of 32 */
+        __mmask32 m = c + 32 <= cols ? ~(__mmask32)0 : (__mmask32)((1u << (cols - c)) - 1);
+        __m512i v = _mm512_maskz_loadu_epi16(m, w + c);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), _mm512_loadu_ps(xp + c), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, hi)), _mm512_loadu_ps(xp + c + 16), a1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
 #define BF16_FEW_STACK 32768 /* floats (128 KiB): n <= 7 tokens of up to ~4.6k columns */
 
 /* BF16 rows [r0, r1) for n (< MM_PACK_MIN) tokens; returns 0 if out of memory. */
@@ -254,6 +281,10 @@ static int bf16_few(const kweight *w, const float *x, int n, float *y, int r0, i
     if (!xp) return 0;
     for (int t = 0; t < n; t++) deinterleave32(x + (size_t)t * cols, cols, xp + (size_t)t * cols32);
     const uint16_t *wd = w->data;
+    if (n == 1 && k_decode_pf > 0) {
+        for (int r = r0; r < r1; r++) y[r] = eo_row(wd + (size_t)r * cols, xp, cols);
+        r1 = r0; /* done */
+    }
     for (int r = r0; r < r1;) {
         int R = r1 - r >= 4 ? 4 : 1;
         for (int t = 0; t < n;) {

@@ -23,7 +23,8 @@
  * differ, so the integer sums cannot run longer than a block).
  * Tiles of R = 4 (or 1) weight rows x T <= 6 tokens: each weight vector is
  * loaded and unpacked once per tile and reused across its T tokens; decode
- * (n = 1) streams 4 rows at a time, each weight byte read once. */
+ * (n = 1) streams 4 rows at a time, or one (k_decode_pf), each weight byte read
+ * once. */
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -34,17 +35,15 @@
 
 #define AI static inline __attribute__((always_inline))
 
-#ifndef QMM_PF
-#define QMM_PF (-1) /* decode prefetch distance in bytes; -1: one 4-row tile ahead; 0: none */
-#endif
-/* Prefetch (T == 1 only: decode streams the weights once) the cache line that the
- * next tile will read at this position (the 4 rows of a tile are contiguous, so
- * a short distance would land in the rows being read already); rb: row bytes.
- * Integer arithmetic: the address may lie past the matrix. */
-#define PF(T, p)                                                                                            \
-    do {                                                                                                    \
-        if ((T) == 1 && QMM_PF != 0)                                                                        \
-            _mm_prefetch((const char *)((uintptr_t)(p) + (QMM_PF > 0 ? (size_t)QMM_PF : 4 * rb)), _MM_HINT_T0); \
+/* Decode (T == 1: the weights stream once) prefetches: with k_decode_pf > 0
+ * (one row at a time, see matmul_impl.h) the line k_decode_pf bytes ahead in the
+ * stream, else the line the next 4-row tile reads at this position (the 4 rows
+ * of a tile are contiguous, so a short distance would land in the rows being
+ * read already); rb: row bytes. Integer arithmetic: may lie past the matrix. */
+#define PF(T, p)                                                                                                 \
+    do {                                                                                                         \
+        if ((T) == 1)                                                                                            \
+            _mm_prefetch((const char *)((uintptr_t)(p) + (k_decode_pf ? (size_t)k_decode_pf : 4 * rb)), _MM_HINT_T0); \
     } while (0)
 
 /* fp16 at p (any alignment) -> float with F16C. */
@@ -334,6 +333,7 @@ AI void k_q4_k(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
             const uint8_t *p = w + (size_t)r * rb + (size_t)sb * sizeof(blk_q4_k);
             PF(T, p);
             PF(T, p + 64);
+            PF(T, p + 128);
             /* the 8 scales and mins from the 12 packed bytes (see quant.h), as words:
              * sc[0..3] = s[0..3] & 63, m[0..3] = s[4..7] & 63,
              * sc[4..7] = (s[8..11] & 15) | (s[0..3] >> 6) << 4,
@@ -391,8 +391,9 @@ static void rows(const kweight *w, const void *xq, size_t xs, int n, float *y, i
     if (ti < 0 || n <= 0) return;
     size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols);
     int nb = ti == 2 ? w->cols / QK_K : w->cols / 32;
+    int one = n == 1 && k_decode_pf > 0; /* decode: one linear stream (matmul_impl.h) */
     for (int r = r0; r < r1;) {
-        int R = r1 - r >= 4 ? 4 : 1;
+        int R = !one && r1 - r >= 4 ? 4 : 1;
         for (int t = 0; t < n;) {
             int T = n - t < QMM_TMAX ? n - t : QMM_TMAX;
             qk_tab[ti][R == 4][T - 1]((const uint8_t *)w->data + (size_t)r * rb, rb, (const uint8_t *)xq + (size_t)t * xs,

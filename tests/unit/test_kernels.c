@@ -158,10 +158,19 @@ static void test_matmul_scalar_shapes(void **st) {
     shapes_for(matmul_rows_scalar, "scalar");
 }
 
+/* Both decode streaming modes (4 rows at a time; one row with prefetch, see
+ * k_decode_pf in matmul_impl.h), whichever this CPU selects by default. */
+static const int DECODE_PF[2] = {0, K_DECODE_PF_AMD};
+
 static void test_matmul_avx512_shapes(void **st) {
     (void)st;
     if (!have_avx512()) skip();
-    shapes_for(matmul_rows_avx512, "avx512");
+    int saved = k_decode_pf;
+    for (int m = 0; m < 2; m++) {
+        k_decode_pf = DECODE_PF[m];
+        shapes_for(matmul_rows_avx512, m ? "avx512-decode-row" : "avx512");
+    }
+    k_decode_pf = saved;
 }
 
 /* Larger shapes: several token chunks (activations > the L2-sized chunk), many row
@@ -169,13 +178,17 @@ static void test_matmul_avx512_shapes(void **st) {
 static void test_matmul_avx512_large(void **st) {
     (void)st;
     if (!have_avx512()) skip();
-    for (int d = 0; d < 3; d++) {
-        run_shape(matmul_rows_avx512, "avx512-large", DTS[d], 70, 4100, 50);
-        run_shape(matmul_rows_avx512, "avx512-large", DTS[d], 130, 2048, 1);
-        run_shape(matmul_rows_avx512, "avx512-large", DTS[d], 21, 4097, 9);
+    int saved = k_decode_pf;
+    for (int d = 0; d < 6; d++) {
+        k_decode_pf = DECODE_PF[d / 3];
+        run_shape(matmul_rows_avx512, "avx512-large", DTS[d % 3], 70, 4100, 50);
+        run_shape(matmul_rows_avx512, "avx512-large", DTS[d % 3], 130, 2048, 1);
+        run_shape(matmul_rows_avx512, "avx512-large", DTS[d % 3], 131, 4131, 1);
+        run_shape(matmul_rows_avx512, "avx512-large", DTS[d % 3], 21, 4097, 9);
         /* few tokens with a panel too big for the BF16 path's stack buffer */
-        run_shape(matmul_rows_avx512, "avx512-large", DTS[d], 9, 7200, 6);
+        run_shape(matmul_rows_avx512, "avx512-large", DTS[d % 3], 9, 7200, 6);
     }
+    k_decode_pf = saved;
 }
 
 /* Activation rows 64-byte aligned (weights read straight into the kernels) and
@@ -238,8 +251,10 @@ static void test_matmul_avx512_vs_scalar(void **st) {
 static void test_matmul_avx512_exact_widen(void **st) {
     (void)st;
     if (!have_avx512()) skip();
-    for (int d = 1; d < 3; d++) {
-        omnic_dtype dt = DTS[d];
+    int saved = k_decode_pf;
+    for (int d = 1; d < 5; d++) {
+        omnic_dtype dt = DTS[d < 3 ? d : d - 2];
+        k_decode_pf = DECODE_PF[d >= 3];
         int cols = 16, rows = 4096; /* all 65536 patterns */
         uint16_t *wd = malloc(65536 * 2);
         assert_non_null(wd);
@@ -279,6 +294,7 @@ static void test_matmul_avx512_exact_widen(void **st) {
         free(x);
         free(y);
     }
+    k_decode_pf = saved;
 }
 
 /* cols == 0 gives zeros; an unsupported dtype goes to the scalar fallback (zeros). */

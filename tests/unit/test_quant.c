@@ -299,8 +299,12 @@ static void test_avx512_vs_scalar(void **st) {
     static const int shapes[][2] = {{1, 32}, {3, 64}, {5, 96}, {4, 160}, {7, 224}, {13, 256}, {6, 288}, {9, 512},
                                     {17, 800}, {5, 1280}, {2, 2304}};
     static const int ns[] = {1, 2, 3, 4, 5, 7, 9};
-    for (int d = 0; d < 3; d++)
+    /* both decode streaming modes (k_decode_pf, matmul_impl.h) */
+    int saved = k_decode_pf;
+    for (int dm = 0; dm < 6; dm++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            int d = dm % 3;
+            k_decode_pf = dm < 3 ? 0 : K_DECODE_PF_AMD;
             int rows = shapes[s][0], cols = shapes[s][1];
             if (dtype_row_bytes(QDT[d], cols) < 0) continue;
             qw t = make_qw(QDT[d], rows, cols);
@@ -331,6 +335,7 @@ static void test_avx512_vs_scalar(void **st) {
             free(t.data);
             free(t.deq);
         }
+    k_decode_pf = saved;
 }
 
 /* Activation quantization gives the same bytes at both levels (checked through
