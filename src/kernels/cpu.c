@@ -11,9 +11,11 @@ matmul_fn k_matmul_rows = matmul_rows_scalar;
 const qmm_level *k_qmm = &qmm_scalar;
 int k_amx_on = 0, k_amx_bf16_on = 0, k_amx_bf16_ok = 0;
 int k_decode_pf = 0;
+int k_bf16_dp_ok = 0, k_bf16_dp_on = 0;
 void (*k_silu_mul)(float *, const float *, int) = k_silu_mul_scalar;
 void (*k_axpy)(float *, const float *, float, int) = k_axpy_scalar;
 float (*k_dot)(const float *, const float *, int) = k_dot_scalar;
+float (*k_exp_sum)(float *, int, float) = k_exp_sum_scalar;
 
 int kernels_force(const char *name) {
     if (strcmp(name, "scalar") == 0) {
@@ -21,9 +23,11 @@ int kernels_force(const char *name) {
         k_qmm = &qmm_scalar;
         k_amx_on = k_amx_bf16_on = k_amx_bf16_ok = 0;
         k_decode_pf = 0;
+        k_bf16_dp_ok = k_bf16_dp_on = 0;
         k_silu_mul = k_silu_mul_scalar;
         k_axpy = k_axpy_scalar;
         k_dot = k_dot_scalar;
+        k_exp_sum = k_exp_sum_scalar;
         level = "scalar";
         return 0;
     }
@@ -46,6 +50,14 @@ int kernels_force(const char *name) {
         const char *ab = getenv("OMNIC_AMX_BF16");
         k_amx_bf16_ok = !(amx && strcmp(amx, "0") == 0) && !(ab && strcmp(ab, "0") == 0) && amx_bf16_available();
         k_amx_bf16_on = k_amx_bf16_ok && ab && strcmp(ab, "1") == 0;
+        /* BF16 prefill without AMX: VDPBF16PS for act_bf16 weights; for all
+         * BF16 weights only with OMNIC_BF16_ACT=bf16 (the LLM's contract is fp32
+         * activations, ../shared/spec/llm.md 1.4) */
+        const char *ba = getenv("OMNIC_BF16_ACT");
+        int round_act = ba && strcmp(ba, "bf16") == 0;
+        k_bf16_dp_ok = __builtin_cpu_supports("avx512bf16") && !k_amx_bf16_ok;
+        k_bf16_dp_on = k_bf16_dp_ok && round_act;
+        if (k_amx_bf16_ok && round_act) k_amx_bf16_on = 1;
         /* decode streams: one row at a time with prefetch on AMD, 4 rows elsewhere */
         const char *pf = getenv("OMNIC_DECODE_PF");
         k_decode_pf = pf && *pf ? atoi(pf) : __builtin_cpu_is("amd") ? K_DECODE_PF_AMD : 0;
@@ -53,6 +65,7 @@ int kernels_force(const char *name) {
         k_silu_mul = k_silu_mul_avx512;
         k_axpy = k_axpy_avx512;
         k_dot = k_dot_avx512;
+        k_exp_sum = k_exp_sum_avx512;
         level = "avx512";
         return 0;
     }

@@ -56,10 +56,13 @@ extern void (*k_silu_mul)(float *a, const float *b, int n);
 extern void (*k_axpy)(float *y, const float *x, float s, int n);
 /* dot product of two float vectors */
 extern float (*k_dot)(const float *a, const float *b, int n);
+/* s[i] = e^(s[i] - mx) for i < n; returns their sum (softmax numerators). */
+extern float (*k_exp_sum)(float *s, int n, float mx);
 
 /* The portable versions (the reference for tests). */
 void k_silu_mul_scalar(float *a, const float *b, int n);
 void k_axpy_scalar(float *y, const float *x, float s, int n);
 float k_dot_scalar(const float *a, const float *b, int n);
+float k_exp_sum_scalar(float *s, int n, float mx);
 
 #endif

@@ -299,6 +299,25 @@ static int bf16_few(const kweight *w, const float *x, int n, float *y, int r0, i
     return 1;
 }
 
+/* Prefetch of the next row block's panel, spread over the current block's
+ * token tiles (a burst of a whole panel's lines at once overflows the miss
+ * queues and still stalls the first loads). */
+typedef struct { const char *base; size_t row_bytes, stride, line, lines; } panel_pf;
+
+/* The panel of rows [r, r + nr) at column offset byte k0b: lines of 64 bytes. */
+static inline panel_pf panel_pf_at(const void *w, size_t stride, int r, int nr, size_t k0b, size_t bytes) {
+    panel_pf p = {(const char *)w + (size_t)r * stride + k0b, bytes, stride, 0, 0};
+    p.lines = nr > 0 ? (size_t)nr * ((bytes + 63) / 64) : 0;
+    return p;
+}
+
+/* Issue the next k lines' prefetches (T0). */
+static inline void panel_pf_step(panel_pf *p, int k) {
+    size_t per = (p->row_bytes + 63) / 64;
+    for (; k > 0 && p->line < p->lines; k--, p->line++)
+        _mm_prefetch(p->base + (p->line / per) * p->stride + (p->line % per) * 64, _MM_HINT_T0);
+}
+
 /* Columns [k0, k0+kl) of rows [r, r+R) of W as f32 in buf[R][bs], bs = kl rounded
  * up to 16 (64-byte aligned rows). */
 static void widen_panel(const kweight *w, int r, int R, int k0, int kl, float *buf, int bs) {
@@ -344,16 +363,17 @@ static void matmul_many(const kweight *w, const float *x, int n, float *y, int r
             }
             for (int r = r0; r < r1;) {
                 int R = r1 - r >= 4 ? 4 : 1;
-                /* fetch the next block's panel while this one computes (few tokens
-                 * leave little compute to hide its memory latency behind) */
-                for (int i = r + R; MM_PANEL_PF && i < r + R + 4 && i < r1; i++) {
-                    const char *p = (const char *)w->data + ((size_t)i * cols + k0) * es;
-                    for (size_t b = 0; b < (size_t)kl * es; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
-                }
+                /* fetch the next block's panel while this one computes, a few
+                 * lines per token tile */
+                int nn = r1 - (r + R) < 4 ? r1 - (r + R) : 4;
+                panel_pf pf = panel_pf_at(w->data, (size_t)cols * es, r + R, MM_PANEL_PF ? nn : 0, (size_t)k0 * es,
+                                          (size_t)kl * es);
+                int tiles = (t1 - t0 + 5) / 6, step = (int)((pf.lines + (size_t)tiles - 1) / (size_t)tiles);
                 int bs = (kl + 15) & ~15;
                 widen_panel(w, r, R, k0, kl, buf, bs);
                 for (int t = t0; t < t1;) {
                     int T = t1 - t < 6 ? t1 - t : 6;
+                    panel_pf_step(&pf, step);
                     dot_tab[0][R == 4][T - 1](buf, (size_t)bs, xp + (size_t)(t - t0) * xstr, xstr, kl,
                                               y + (size_t)t * rows + r, (size_t)rows, k0 > 0);
                     t += T;
@@ -398,17 +418,20 @@ void matmul_rows_avx512(const kweight *w, const float *x, int n, float *y, int r
     }
 }
 
-/* ---- Optional BF16 prefill with VDPBF16PS (not the default: it rounds the
- * activations to bf16) ----
+/* ---- BF16 prefill with VDPBF16PS (rounds the activations to bf16: weights
+ * marked act_bf16 on CPUs with AVX512-BF16 and no AMX, and every BF16 weight with
+ * OMNIC_BF16_ACT=bf16; see k_bf16_dp_ok in matmul_impl.h) ----
  * Activations are rounded to bf16 once per call (round-to-nearest-even, rows
  * zero-padded to 32); one VDPBF16PS then does 32 multiply-adds of bf16 pairs into
  * 16 fp32 lanes straight from the stored weights, twice the work of an f32 FMA with
- * no widening. Weight panels (4 rows x <= MM_KC columns) are copied to an aligned,
- * zero-padded buffer; the 4x6 register tiling and column panels are as in
- * matmul_many. Falls back to matmul_rows_avx512 for other dtypes, few tokens or
- * no memory. Measured on the 2-core target VM: VDPBF16PS issues at ~1/4 the rate of
- * FMA, so this path is ~1.5x SLOWER than the exact f32 path (~100 vs ~150
- * GFLOP/s per core); kept for CPUs where it is not. */
+ * no widening. Weight panels (4 rows x <= MM_KC columns) are read in place when
+ * they are whole 32-column blocks (else copied, zero-padded, to an aligned
+ * buffer), the next block's panel prefetched; the 4x6 register tiling and column
+ * panels are as in matmul_many. Falls back to matmul_rows_avx512 for other dtypes,
+ * few tokens or no memory. Measured: on the Intel VM VDPBF16PS issued at ~1/4 the
+ * rate of FMA (this path ~1.5x slower than the exact one there, where AMX takes
+ * BF16 prefill anyway); on the Zen 5 VM at twice the FMA rate (0.5B pp512 ~210 ->
+ * ~350 t/s). */
 AI void dp_kernel(int R, int T, const uint16_t *w, size_t ws, const uint16_t *x, size_t xs, int nb, float *y,
                   size_t ys, int add) {
     __m512 acc[4][6];
@@ -419,7 +442,7 @@ AI void dp_kernel(int R, int T, const uint16_t *w, size_t ws, const uint16_t *x,
     for (int b = 0; b < nb; b++) {
         __m512bh wv[4];
 #pragma GCC unroll 4
-        for (int r = 0; r < R; r++) wv[r] = (__m512bh)_mm512_load_si512(w + (size_t)r * ws + (size_t)b * 32);
+        for (int r = 0; r < R; r++) wv[r] = (__m512bh)_mm512_loadu_si512(w + (size_t)r * ws + (size_t)b * 32);
 #pragma GCC unroll 6
         for (int t = 0; t < T; t++) {
             __m512bh xv = (__m512bh)_mm512_load_si512(x + (size_t)t * xs + (size_t)b * 32);
@@ -473,7 +496,14 @@ void matmul_rows_avx512_bf16dp(const kweight *w, const float *x, int n, float *y
             int kl = cols - k0 < kc ? cols - k0 : kc, nb = (kl + 31) / 32;
             for (int r = r0; r < r1;) {
                 int R = r1 - r >= 4 ? 4 : 1;
-                for (int i = 0; i < R; i++) { /* aligned copy of the panel, zero-padded to 32 */
+                /* fetch the next block's panel while this one computes (as matmul_many) */
+                int nn = r1 - (r + R) < 4 ? r1 - (r + R) : 4;
+                panel_pf pf = panel_pf_at(wd, (size_t)cols * 2, r + R, MM_PANEL_PF ? nn : 0, (size_t)k0 * 2, (size_t)kl * 2);
+                int tiles = (t1 - t0 + 5) / 6, step = (int)((pf.lines + (size_t)tiles - 1) / (size_t)tiles);
+                /* whole 32-column blocks are read in place (unaligned loads); a
+                 * ragged panel is copied, zero-padded, to an aligned buffer */
+                int direct = kl % 32 == 0;
+                for (int i = 0; !direct && i < R; i++) { /* aligned copy of the panel, zero-padded to 32 */
                     const uint16_t *p = wd + (size_t)(r + i) * cols + k0;
                     for (int c = 0; c < nb * 32; c += 32) {
                         int k = kl - c;
@@ -483,7 +513,8 @@ void matmul_rows_avx512_bf16dp(const kweight *w, const float *x, int n, float *y
                 }
                 for (int t = t0; t < t1;) {
                     int T = t1 - t < 6 ? t1 - t : 6;
-                    dp_tab[R == 4][T - 1](wb, (size_t)kc, xb + (size_t)t * cols32 + k0, cols32, nb,
+                    panel_pf_step(&pf, step);
+                    dp_tab[R == 4][T - 1](direct ? wd + (size_t)r * cols + k0 : wb, direct ? (size_t)cols : (size_t)kc, xb + (size_t)t * cols32 + k0, cols32, nb,
                                           y + (size_t)t * rows + r, (size_t)rows, k0 > 0);
                     t += T;
                 }

@@ -8,6 +8,19 @@ typedef void (*matmul_fn)(const kweight *w, const float *x, int n, float *y, int
 
 void matmul_rows_scalar(const kweight *w, const float *x, int n, float *y, int r0, int r1);
 void matmul_rows_avx512(const kweight *w, const float *x, int n, float *y, int r0, int r1);
+/* BF16 weights, n >= MM_PACK_MIN tokens, with VDPBF16PS: the activations are
+ * rounded to bf16 (as llama.cpp's BF16 path and a bf16 PyTorch run do), twice
+ * the arithmetic rate of the exact f32 path on CPUs without AMX. */
+void matmul_rows_avx512_bf16dp(const kweight *w, const float *x, int n, float *y, int r0, int r1);
+/* k_bf16_dp_ok: AVX512-BF16 is there and AMX BF16 is not (AMX takes BF16 prefill
+ * where it exists). Then weights marked act_bf16 take the VDPBF16PS path for
+ * n >= K_BF16_DP_MIN_N tokens, and with OMNIC_BF16_ACT=bf16 (k_bf16_dp_on) so
+ * does every BF16 weight, the LLM's included (llama.cpp's numerics, not the fp32
+ * contract: measured 0.5B pp512 ~210 -> ~350 t/s on the Zen 5 VM; the LLM
+ * golden tests then fail their fp32 tolerances). OMNIC_BF16_ACT=bf16 on an AMX
+ * CPU means OMNIC_AMX_BF16=1. */
+#define K_BF16_DP_MIN_N 8
+extern int k_bf16_dp_ok, k_bf16_dp_on;
 
 extern matmul_fn k_matmul_rows;
 

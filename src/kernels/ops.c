@@ -28,6 +28,12 @@ void k_axpy_scalar(float *y, const float *x, float s, int n) {
     for (int i = 0; i < n; i++) y[i] += s * x[i];
 }
 
+float k_exp_sum_scalar(float *s, int n, float mx) {
+    float sum = 0.f;
+    for (int i = 0; i < n; i++) sum += s[i] = expf(s[i] - mx);
+    return sum;
+}
+
 float k_dot_scalar(const float *a, const float *b, int n) {
     float acc = 0.f;
     for (int i = 0; i < n; i++) acc += a[i] * b[i];

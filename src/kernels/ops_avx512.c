@@ -1,4 +1,4 @@
-/* ops_avx512.c - AVX-512 dot product, axpy and SiLU*mul (see ops_avx512.h). The
+/* ops_avx512.c - AVX-512 dot product, axpy, softmax exponentials and SiLU*mul (see ops_avx512.h). The
  * portable ops.c is compiled without AVX-512 and its float reductions are not
  * vectorised by the compiler (attention calls k_dot once per cached position). */
 #include <immintrin.h>
@@ -64,6 +64,24 @@ static inline __m512 exp512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
     return _mm512_scalef_ps(p, k);
+}
+
+float k_exp_sum_avx512(float *s, int n, float mx) {
+    const __m512 vm = _mm512_set1_ps(mx);
+    __m512 sum = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + i), vm));
+        _mm512_storeu_ps(s + i, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + i), vm)));
+        _mm512_mask_storeu_ps(s + i, m, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return _mm512_reduce_add_ps(sum);
 }
 
 /* a = a / (1 + e^-a) * b, in the same operation order as ops.c. */

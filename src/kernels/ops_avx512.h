@@ -8,5 +8,6 @@
 float k_dot_avx512(const float *a, const float *b, int n);
 void k_axpy_avx512(float *y, const float *x, float s, int n);
 void k_silu_mul_avx512(float *a, const float *b, int n);
+float k_exp_sum_avx512(float *s, int n, float mx);
 
 #endif

@@ -123,15 +123,18 @@ int omnic_ctx_truncate(omnic_ctx *c, int n) {
  * (no score buffer, so rows of different context sizes can share a step). */
 typedef struct { omnic_ctx *sc; const hcx_row *rows; int layer, n; } att_job;
 
+#define ATT_KB 256 /* keys per softmax block */
+
 static void attention_worker(void *arg, int ith, int nth) {
     att_job *j = arg;
     omnic_ctx *sc = j->sc;
     const omnic_model_info *I = &sc->m->info;
     int H = I->n_heads, d = I->head_dim, group = H / I->n_kv_heads;
-    int lo, hi;
     float kbuf[1024], vbuf[1024]; /* one dequantized head (head_dim <= 1024, checked at load) */
-    omnic_split(j->n * H, 1, ith, nth, &lo, &hi);
-    for (int task = lo; task < hi; task++) {
+    float sb[ATT_KB];             /* one block's scores, then exponentials */
+    /* (row, head) tasks dealt round-robin: a causal row's cost grows with its
+     * position, so contiguous halves would leave the first thread idle */
+    for (int task = ith; task < j->n * H; task += nth) {
         int t = task / H, h = task % H, g = h / group;
         const omnic_ctx *c = j->rows[t].c;
         int npos = j->rows[t].pos + 1;
@@ -143,28 +146,40 @@ static void attention_worker(void *arg, int ith, int nth) {
         float mx = -INFINITY, sum = 0.f;
         memset(o, 0, (size_t)d * sizeof(float));
         int f32 = c->kv_dt == DT_F32;
-        for (int u = 0; u < npos; u++) {
-            const float *kr = (const float *)(kc + (size_t)u * c->kv_row), *vr = (const float *)(vc + (size_t)u * c->kv_row);
-            if (!f32) {
-                kweight kw = {kc + (size_t)u * c->kv_row, c->kv_dt, 1, d, 0};
-                k_row_to_f32(&kw, 0, kbuf);
-                kr = kbuf;
+        /* online softmax by blocks of ATT_KB keys: the block's scores, one
+         * rescale of o when its maximum is a new one, its exponentials in one
+         * vector pass, then o += p v */
+        for (int u0 = 0; u0 < npos; u0 += ATT_KB) {
+            int nb = npos - u0 < ATT_KB ? npos - u0 : ATT_KB;
+            float bmx = -INFINITY;
+            for (int i = 0; i < nb; i++) {
+                const uint8_t *kp = kc + (size_t)(u0 + i) * c->kv_row;
+                const float *kr = (const float *)kp;
+                if (!f32) {
+                    kweight kw = {kp, c->kv_dt, 1, d, 0};
+                    k_row_to_f32(&kw, 0, kbuf);
+                    kr = kbuf;
+                }
+                sb[i] = I->attn_mult * k_dot(q, kr, d);
+                if (sb[i] > bmx) bmx = sb[i];
             }
-            float s = I->attn_mult * k_dot(q, kr, d);
-            if (s > mx) {
-                float r = expf(mx - s); /* 0 on the first key */
+            if (bmx > mx) {
+                float r = expf(mx - bmx); /* 0 on the first block */
                 sum *= r;
                 for (int i = 0; i < d; i++) o[i] *= r;
-                mx = s;
+                mx = bmx;
             }
-            float w = expf(s - mx);
-            sum += w;
-            if (!f32) {
-                kweight vw = {vc + (size_t)u * c->kv_row, c->kv_dt, 1, d, 0};
-                k_row_to_f32(&vw, 0, vbuf);
-                vr = vbuf;
+            sum += k_exp_sum(sb, nb, mx);
+            for (int i = 0; i < nb; i++) {
+                const uint8_t *vp = vc + (size_t)(u0 + i) * c->kv_row;
+                const float *vr = (const float *)vp;
+                if (!f32) {
+                    kweight vw = {vp, c->kv_dt, 1, d, 0};
+                    k_row_to_f32(&vw, 0, vbuf);
+                    vr = vbuf;
+                }
+                k_axpy(o, vr, sb[i], d);
             }
-            k_axpy(o, vr, w, d);
         }
         float inv = 1.f / sum;
         for (int i = 0; i < d; i++) o[i] *= inv;
