@@ -269,9 +269,75 @@ AI void k_q4_0_one(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int nb
     for (int r = 0; r < R; r++) y[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
+/* Q4_0, 4 rows x T <= 3 tokens with the token loop outside the row loop: the
+ * 4 rows' unpacked nibbles and scales stay in registers (12) while each token's
+ * activations are loaded once per group, not once per row (the 4 x 6 tile
+ * below reloads them per row and spills: load-bound). */
+AI void k_q4_0_r4(int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+    __m512 acc[4][3];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 3
+        for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    int ng = (nb + 3) / 4;
+    for (int gi = 0; gi < ng; gi++) {
+        int kn = nb - 4 * gi < 4 ? nb - 4 * gi : 4;
+        __m512i lo[4], hi[4];
+        __m512 dw[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 72;
+            __m512i v;
+            __m128i dh;
+            if (kn == 4) {
+                v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + 2)));
+                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 20)), 1);
+                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 38)), 2);
+                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 56)), 3);
+                uint16_t h[4];
+                memcpy(h, p, 2), memcpy(h + 1, p + 18, 2), memcpy(h + 2, p + 36, 2), memcpy(h + 3, p + 54, 2);
+                dh = _mm_loadl_epi64((const __m128i *)h);
+            } else {
+                _Alignas(64) uint8_t tmp[64] = {0};
+                uint16_t h[4] = {0};
+                for (int k = 0; k < kn; k++) {
+                    memcpy(tmp + 16 * k, p + 18 * k + 2, 16);
+                    memcpy(h + k, p + 18 * k, 2);
+                }
+                v = _mm512_load_si512(tmp);
+                dh = _mm_loadl_epi64((const __m128i *)h);
+            }
+            lo[r] = _mm512_and_si512(v, m4);
+            hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            dw[r] = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(dh)));
+        }
+#pragma GCC unroll 3
+        for (int t = 0; t < T; t++) {
+            const g4 *a = (const g4 *)(xq + (size_t)t * xs) + gi;
+            __m512i nc = _mm512_load_si512(a->ncorr), al = _mm512_load_si512(a->lo), ah = _mm512_load_si512(a->hi);
+            __m512 dx = _mm512_load_ps(a->dx);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                __m512i i = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(nc, lo[r], al), hi[r], ah);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 3
+        for (int t = 0; t < T; t++) y[(size_t)t * ys + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
 AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
     if (T == 1) {
         k_q4_0_one(R, w, rb, xq, nb, y);
+        return;
+    }
+    if (R == 4 && T <= 3) {
+        k_q4_0_r4(T, w, rb, xq, xs, nb, y, ys);
         return;
     }
     ZERO_ACC;
@@ -394,8 +460,9 @@ static void rows(const kweight *w, const void *xq, size_t xs, int n, float *y, i
     int one = n == 1 && k_decode_pf > 0; /* decode: one linear stream (matmul_impl.h) */
     for (int r = r0; r < r1;) {
         int R = !one && r1 - r >= 4 ? 4 : 1;
+        int tmax = R == 4 && ti == 1 ? 3 : QMM_TMAX; /* Q4_0: k_q4_0_r4 tiles */
         for (int t = 0; t < n;) {
-            int T = n - t < QMM_TMAX ? n - t : QMM_TMAX;
+            int T = n - t < tmax ? n - t : tmax;
             qk_tab[ti][R == 4][T - 1]((const uint8_t *)w->data + (size_t)r * rb, rb, (const uint8_t *)xq + (size_t)t * xs,
                                       xs, nb, y + (size_t)t * w->rows + r, (size_t)w->rows);
             t += T;
