@@ -28,11 +28,11 @@ extern matmul_fn k_matmul_rows;
  * k_decode_pf == 0 reads 4 rows at a time and prefetches the lines the next
  * 4-row block reads (fastest on the Intel VMs measured here); k_decode_pf > 0
  * reads one row at a time, a single linear stream per thread, prefetching
- * k_decode_pf bytes ahead into L1 (fastest on the AMD Zen 5 VM: +15-20 % GB/s,
+ * k_decode_pf bytes ahead into L1 (fastest on the AMD Zen 5 VM: +15-25 % GB/s,
  * where several streams per thread measured slower). OMNIC_DECODE_PF=N
  * overrides (0: the 4-row mode). */
 extern int k_decode_pf;
-#define K_DECODE_PF_AMD 4096
+#define K_DECODE_PF_AMD 16384
 
 /* Block-quantized weights (Q8_0, Q4_0, Q4_K; matmul_q*.c). k_matmul first
  * quantizes each activation row to int8 per 32-value block (scale max|x| / 127,
