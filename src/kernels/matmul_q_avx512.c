@@ -269,6 +269,37 @@ AI void k_q4_0_one(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int nb
     for (int r = 0; r < R; r++) y[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
+/* Q4_0 group (4 blocks of 18 bytes at p; the last kn < 4 of a row: the rest read
+ * as 0): the low and high nibbles as u8 (block k's in lanes 4k..4k+3) and each
+ * block's scale spread over its 4 lanes. */
+AI void q4_0_group(const uint8_t *p, int kn, __m512i *lo, __m512i *hi, __m512 *dw) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512i v;
+    __m128i dh;
+    if (kn == 4) {
+        v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + 2)));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 20)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 38)), 2);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 56)), 3);
+        uint16_t h[4];
+        memcpy(h, p, 2), memcpy(h + 1, p + 18, 2), memcpy(h + 2, p + 36, 2), memcpy(h + 3, p + 54, 2);
+        dh = _mm_loadl_epi64((const __m128i *)h);
+    } else {
+        _Alignas(64) uint8_t tmp[64] = {0};
+        uint16_t h[4] = {0};
+        for (int k = 0; k < kn; k++) {
+            memcpy(tmp + 16 * k, p + 18 * k + 2, 16);
+            memcpy(h + k, p + 18 * k, 2);
+        }
+        v = _mm512_load_si512(tmp);
+        dh = _mm_loadl_epi64((const __m128i *)h);
+    }
+    *lo = _mm512_and_si512(v, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    *dw = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(dh)));
+}
+
 /* Q4_0, 4 rows x T <= 3 tokens with the token loop outside the row loop: the
  * 4 rows' unpacked nibbles and scales stay in registers (12) while each token's
  * activations are loaded once per group, not once per row (the 4 x 6 tile
@@ -279,8 +310,6 @@ AI void k_q4_0_r4(int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t 
     for (int r = 0; r < 4; r++)
 #pragma GCC unroll 3
         for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     int ng = (nb + 3) / 4;
     for (int gi = 0; gi < ng; gi++) {
         int kn = nb - 4 * gi < 4 ? nb - 4 * gi : 4;
@@ -289,29 +318,7 @@ AI void k_q4_0_r4(int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t 
 #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
             const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 72;
-            __m512i v;
-            __m128i dh;
-            if (kn == 4) {
-                v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + 2)));
-                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 20)), 1);
-                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 38)), 2);
-                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 56)), 3);
-                uint16_t h[4];
-                memcpy(h, p, 2), memcpy(h + 1, p + 18, 2), memcpy(h + 2, p + 36, 2), memcpy(h + 3, p + 54, 2);
-                dh = _mm_loadl_epi64((const __m128i *)h);
-            } else {
-                _Alignas(64) uint8_t tmp[64] = {0};
-                uint16_t h[4] = {0};
-                for (int k = 0; k < kn; k++) {
-                    memcpy(tmp + 16 * k, p + 18 * k + 2, 16);
-                    memcpy(h + k, p + 18 * k, 2);
-                }
-                v = _mm512_load_si512(tmp);
-                dh = _mm_loadl_epi64((const __m128i *)h);
-            }
-            lo[r] = _mm512_and_si512(v, m4);
-            hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-            dw[r] = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(dh)));
+            q4_0_group(p, kn, &lo[r], &hi[r], &dw[r]);
         }
 #pragma GCC unroll 3
         for (int t = 0; t < T; t++) {
@@ -341,8 +348,6 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
         return;
     }
     ZERO_ACC;
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     int ng = (nb + 3) / 4;
     for (int gi = 0; gi < ng; gi++) {
         int kn = nb - 4 * gi < 4 ? nb - 4 * gi : 4;
@@ -350,28 +355,9 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
         for (int r = 0; r < R; r++) {
             const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 72;
             PF(T, p);
-            __m512i v;
-            __m128i dh;
-            if (kn == 4) {
-                v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + 2)));
-                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 20)), 1);
-                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 38)), 2);
-                v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 56)), 3);
-                uint16_t h[4];
-                memcpy(h, p, 2), memcpy(h + 1, p + 18, 2), memcpy(h + 2, p + 36, 2), memcpy(h + 3, p + 54, 2);
-                dh = _mm_loadl_epi64((const __m128i *)h);
-            } else {
-                _Alignas(64) uint8_t tmp[64] = {0};
-                uint16_t h[4] = {0};
-                for (int k = 0; k < kn; k++) {
-                    memcpy(tmp + 16 * k, p + 18 * k + 2, 16);
-                    memcpy(h + k, p + 18 * k, 2);
-                }
-                v = _mm512_load_si512(tmp);
-                dh = _mm_loadl_epi64((const __m128i *)h);
-            }
-            __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-            __m512 dw = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(dh)));
+            __m512i lo, hi;
+            __m512 dw;
+            q4_0_group(p, kn, &lo, &hi, &dw);
 #pragma GCC unroll 8
             for (int t = 0; t < T; t++) {
                 const g4 *a = (const g4 *)(xq + (size_t)t * xs) + gi;

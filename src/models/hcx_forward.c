@@ -125,6 +125,16 @@ typedef struct { omnic_ctx *sc; const hcx_row *rows; int layer, n; } att_job;
 
 #define ATT_KB 256 /* keys per softmax block */
 
+/* One head (d values) of cached position u of a layer's K or V cache at base, as
+ * floats: in place for an F32 cache, else dequantized into buf. */
+static inline const float *kv_head(const omnic_ctx *c, const uint8_t *base, int u, int d, float *buf) {
+    const uint8_t *p = base + (size_t)u * c->kv_row;
+    if (c->kv_dt == DT_F32) return (const float *)p;
+    kweight w = {p, c->kv_dt, 1, d, 0};
+    k_row_to_f32(&w, 0, buf);
+    return buf;
+}
+
 static void attention_worker(void *arg, int ith, int nth) {
     att_job *j = arg;
     omnic_ctx *sc = j->sc;
@@ -145,7 +155,6 @@ static void attention_worker(void *arg, int ith, int nth) {
         float *o = sc->att + (size_t)t * H * d + (size_t)h * d;
         float mx = -INFINITY, sum = 0.f;
         memset(o, 0, (size_t)d * sizeof(float));
-        int f32 = c->kv_dt == DT_F32;
         /* online softmax by blocks of ATT_KB keys: the block's scores, one
          * rescale of o when its maximum is a new one, its exponentials in one
          * vector pass, then o += p v */
@@ -153,14 +162,7 @@ static void attention_worker(void *arg, int ith, int nth) {
             int nb = npos - u0 < ATT_KB ? npos - u0 : ATT_KB;
             float bmx = -INFINITY;
             for (int i = 0; i < nb; i++) {
-                const uint8_t *kp = kc + (size_t)(u0 + i) * c->kv_row;
-                const float *kr = (const float *)kp;
-                if (!f32) {
-                    kweight kw = {kp, c->kv_dt, 1, d, 0};
-                    k_row_to_f32(&kw, 0, kbuf);
-                    kr = kbuf;
-                }
-                sb[i] = I->attn_mult * k_dot(q, kr, d);
+                sb[i] = I->attn_mult * k_dot(q, kv_head(c, kc, u0 + i, d, kbuf), d);
                 if (sb[i] > bmx) bmx = sb[i];
             }
             if (bmx > mx) {
@@ -170,16 +172,7 @@ static void attention_worker(void *arg, int ith, int nth) {
                 mx = bmx;
             }
             sum += k_exp_sum(sb, nb, mx);
-            for (int i = 0; i < nb; i++) {
-                const uint8_t *vp = vc + (size_t)(u0 + i) * c->kv_row;
-                const float *vr = (const float *)vp;
-                if (!f32) {
-                    kweight vw = {vp, c->kv_dt, 1, d, 0};
-                    k_row_to_f32(&vw, 0, vbuf);
-                    vr = vbuf;
-                }
-                k_axpy(o, vr, sb[i], d);
-            }
+            for (int i = 0; i < nb; i++) k_axpy(o, kv_head(c, vc, u0 + i, d, vbuf), sb[i], d);
         }
         float inv = 1.f / sum;
         for (int i = 0; i < d; i++) o[i] *= inv;

@@ -1,7 +1,8 @@
 /* test_kernels.c - numerical kernels against independent double-precision
  * references: the AVX-512 and scalar matmul over F32/F16/BF16 weights (odd shapes,
  * sub-row ranges, the threaded k_matmul), exact weight widening, and the small
- * vector ops (rmsnorm, RoPE, SiLU*mul, dot, axpy; portable and AVX-512). */
+ * vector ops (rmsnorm, RoPE, SiLU*mul, dot, axpy, softmax exponentials; portable
+ * and AVX-512). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -482,6 +483,22 @@ static void dot_axpy_at_level(void) {
         for (int j = 0; j < n; j++) want[j] = y[j] + 0.75 * a[j];
         k_axpy(y, a, 0.75f, n);
         for (int j = 0; j < n; j++) assert_true(fabs(y[j] - want[j]) <= 1e-6 * (fabs(want[j]) + 1));
+        /* softmax numerators: e^(s - mx) for scores in [-28, 2] around mx = 2 (the
+         * tail of n % 16 lanes included), their sum, nothing written past n */
+        float *e = rand_vec((size_t)n + 16, 1.f);
+        for (int j = 0; j < n; j++) e[j] = 2.f - 15.f * (a[j] + 1.f);
+        for (int j = n; j < n + 16; j++) e[j] = SENTINEL;
+        double wsum = 0;
+        for (int j = 0; j < n; j++) want[j] = exp((double)e[j] - 2.0), wsum += want[j];
+        float gsum = k_exp_sum(e, n, 2.f);
+        for (int j = 0; j < n; j++)
+            if (!(fabs(e[j] - want[j]) <= 4e-7 * want[j] + 1e-30)) {
+                print_error("exp_sum n=%d [%d]: %.9g want %.9g\n", n, j, e[j], want[j]);
+                fail();
+            }
+        for (int j = n; j < n + 16; j++) assert_true(e[j] == SENTINEL);
+        assert_true(fabs(gsum - wsum) <= (n + 2) * 1.2e-7 * wsum + 1e-30); /* fp32 summation */
+        free(e);
         free(a);
         free(b);
         free(y);
