@@ -42,22 +42,15 @@ void matmul_rows_scalar(const kweight *w, const float *x, int n, float *y, int r
     }
 }
 
-typedef struct { const kweight *w; const float *x; int n; float *y; } mm_job;
+typedef struct { const kweight *w; const float *x; int n; float *y; matmul_fn rows; } mm_job;
 
 static void mm_worker(void *arg, int ith, int nth) {
     mm_job *j = arg;
     int lo, hi;
     omnic_split(j->w->rows, 16, ith, nth, &lo, &hi);
-    if (lo < hi) k_matmul_rows(j->w, j->x, j->n, j->y, lo, hi);
+    if (lo < hi) j->rows(j->w, j->x, j->n, j->y, lo, hi);
 }
 
-/* BF16 prefill with VDPBF16PS (activations rounded to bf16), see matmul_impl.h. */
-static void dp_worker(void *arg, int ith, int nth) {
-    mm_job *j = arg;
-    int lo, hi;
-    omnic_split(j->w->rows, 16, ith, nth, &lo, &hi);
-    if (lo < hi) matmul_rows_avx512_bf16dp(j->w, j->x, j->n, j->y, lo, hi);
-}
 void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *y) {
     if (dtype_is_block(w->dt)) {
         k_matmul_q(pool, w, x, n, y);
@@ -66,10 +59,8 @@ void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *
     if (k_amx_bf16_ok && w->dt == DT_BF16 && n >= K_AMX_BF16_MIN_N &&
         k_matmul_bf16_amx(pool, w, x, n, y, (k_amx_bf16_on || w->act_bf16) ? 1 : K_AMX_BF16_EXACT_PARTS) == 0)
         return;
-    mm_job j = {w, x, n, y};
-    if (w->dt == DT_BF16 && n >= K_BF16_DP_MIN_N && (k_bf16_dp_on || (k_bf16_dp_ok && w->act_bf16))) {
-        omnic_pool_run(pool, dp_worker, &j);
-        return;
-    }
+    /* BF16 prefill on VDPBF16PS (activations rounded to bf16), see matmul_impl.h */
+    int dp = w->dt == DT_BF16 && n >= K_BF16_DP_MIN_N && (k_bf16_dp_on || (k_bf16_dp_ok && w->act_bf16));
+    mm_job j = {w, x, n, y, dp ? matmul_rows_avx512_bf16dp : k_matmul_rows};
     omnic_pool_run(pool, mm_worker, &j);
 }
