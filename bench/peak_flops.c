@@ -37,6 +37,7 @@ static void *fma_loop(void *arg) {
     __m512 a[12], b = _mm512_set1_ps(1.0000001f), c = _mm512_set1_ps(1e-7f);
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
     for (long it = 0; it < ITERS; it++)
+#pragma GCC unroll 12 /* without it a[] stays in memory and the loop measures store forwarding */
         for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
     __m512 s = a[0];
     for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
@@ -50,6 +51,7 @@ static void *bf16_loop(void *arg) {
     __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3380);
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
     for (long it = 0; it < ITERS; it++)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm512_dpbf16_ps(a[i], x, y);
     __m512 s = a[0];
     for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
