@@ -281,19 +281,19 @@ static int bf16_few(const kweight *w, const float *x, int n, float *y, int r0, i
     if (!xp) return 0;
     for (int t = 0; t < n; t++) deinterleave32(x + (size_t)t * cols, cols, xp + (size_t)t * cols32);
     const uint16_t *wd = w->data;
-    if (n == 1 && k_decode_pf > 0) {
+    if (n == 1 && k_decode_pf > 0) { /* decode, one linear stream (matmul_impl.h) */
         for (int r = r0; r < r1; r++) y[r] = eo_row(wd + (size_t)r * cols, xp, cols);
-        r1 = r0; /* done */
-    }
-    for (int r = r0; r < r1;) {
-        int R = r1 - r >= 4 ? 4 : 1;
-        for (int t = 0; t < n;) {
-            int T = n - t < 4 ? n - t : 4;
-            eo_tab[R == 4][T - 1](wd + (size_t)r * cols, (size_t)cols, xp + (size_t)t * cols32, cols32, cols,
-                                  y + (size_t)t * rows + r, (size_t)rows);
-            t += T;
+    } else {
+        for (int r = r0; r < r1;) {
+            int R = r1 - r >= 4 ? 4 : 1;
+            for (int t = 0; t < n;) {
+                int T = n - t < 4 ? n - t : 4;
+                eo_tab[R == 4][T - 1](wd + (size_t)r * cols, (size_t)cols, xp + (size_t)t * cols32, cols32, cols,
+                                      y + (size_t)t * rows + r, (size_t)rows);
+                t += T;
+            }
+            r += R;
         }
-        r += R;
     }
     if (xp != stackbuf) free(xp);
     return 1;
@@ -514,8 +514,9 @@ void matmul_rows_avx512_bf16dp(const kweight *w, const float *x, int n, float *y
                 for (int t = t0; t < t1;) {
                     int T = t1 - t < 6 ? t1 - t : 6;
                     panel_pf_step(&pf, step);
-                    dp_tab[R == 4][T - 1](direct ? wd + (size_t)r * cols + k0 : wb, direct ? (size_t)cols : (size_t)kc, xb + (size_t)t * cols32 + k0, cols32, nb,
-                                          y + (size_t)t * rows + r, (size_t)rows, k0 > 0);
+                    dp_tab[R == 4][T - 1](direct ? wd + (size_t)r * cols + k0 : wb, direct ? (size_t)cols : (size_t)kc,
+                                          xb + (size_t)t * cols32 + k0, cols32, nb, y + (size_t)t * rows + r,
+                                          (size_t)rows, k0 > 0);
                     t += T;
                 }
                 r += R;

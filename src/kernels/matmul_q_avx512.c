@@ -302,8 +302,9 @@ AI void q4_0_group(const uint8_t *p, int kn, __m512i *lo, __m512i *hi, __m512 *d
 
 /* Q4_0, 4 rows x T <= 3 tokens with the token loop outside the row loop: the
  * 4 rows' unpacked nibbles and scales stay in registers (12) while each token's
- * activations are loaded once per group, not once per row (the 4 x 6 tile
- * below reloads them per row and spills: load-bound). */
+ * activations are loaded once per group, not once per row (the generic tile of
+ * k_q4_0 below reloaded them per row and spilled at 4 x 6; rows() now gives it
+ * single rows only, so its 4-row instantiations for T > 3 are never called). */
 AI void k_q4_0_r4(int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
     __m512 acc[4][3];
 #pragma GCC unroll 4

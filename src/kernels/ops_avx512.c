@@ -1,5 +1,5 @@
-/* ops_avx512.c - AVX-512 dot product, axpy, softmax exponentials and SiLU*mul (see ops_avx512.h). The
- * portable ops.c is compiled without AVX-512 and its float reductions are not
+/* ops_avx512.c - AVX-512 dot product, axpy, softmax exponentials and SiLU*mul
+ * (see ops_avx512.h). The portable ops.c is compiled without AVX-512 and its float reductions are not
  * vectorised by the compiler (attention calls k_dot once per cached position). */
 #include <immintrin.h>
 

@@ -119,8 +119,9 @@ int omnic_ctx_truncate(omnic_ctx *c, int n) {
 }
 
 /* Causal GQA attention, one task per (row, head), each row over its own
- * sequence's cache up to its position. Single-pass softmax with a running max
- * (no score buffer, so rows of different context sizes can share a step). */
+ * sequence's cache up to its position. Online softmax with a running max over
+ * blocks of ATT_KB keys (a fixed-size score buffer, so rows of different context
+ * sizes can share a step). */
 typedef struct { omnic_ctx *sc; const hcx_row *rows; int layer, n; } att_job;
 
 #define ATT_KB 256 /* keys per softmax block */
