@@ -8,9 +8,10 @@
  *   cc -O2 -Iinclude -Isrc bench/bench_kernels.c build/libomnic.a -lm -pthread -o build/bench_kernels
  * Run:
  *   build/bench_kernels [-d bf16|f16|f32|q8_0|q4_0|q4_k|all] [-n N,...] [-t T,...] [-s scalar|avx512]
- *                       [-a 0|1] [-S ROWSxCOLS,...] [-q]
+ *                       [-a 0|1] [-S ROWSxCOLS,...] [-q] [-H]
  * -q: quicker (shorter timing windows). For n=1 the weights are rotated through
- * enough copies to total >= 1 GiB, so the figure is DRAM bandwidth, not cache. */
+ * enough copies to total >= 1 GiB, so the figure is DRAM bandwidth, not cache;
+ * -H keeps one copy (hot in cache: the kernel's arithmetic rate, not DRAM). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,14 @@ static int parse_list(const char *s, int *out, int max) {
 int main(int argc, char **argv) {
     int shapes[8][2] = {{1024, 1024}, {2048, 7168}, {7168, 2048}, {110592, 1024}}, nshape = 4;
     const char *dts = "bf16", *level = NULL;
-    int ns[8] = {1, 64, 512}, nn = 3, ts[8] = {1, 2}, nt = 2, quick = 0, amx = -1;
+    int ns[8] = {1, 64, 512}, nn = 3, ts[8] = {1, 2}, nt = 2, quick = 0, amx = -1, hot = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-d") && i + 1 < argc) dts = argv[++i];
         else if (!strcmp(argv[i], "-n") && i + 1 < argc) nn = parse_list(argv[++i], ns, 8);
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) nt = parse_list(argv[++i], ts, 8);
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) level = argv[++i];
         else if (!strcmp(argv[i], "-q")) quick = 1;
+        else if (!strcmp(argv[i], "-H")) hot = 1;
         else if (!strcmp(argv[i], "-a") && i + 1 < argc) amx = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-S") && i + 1 < argc) {
             const char *p = argv[++i];
@@ -65,7 +67,7 @@ int main(int argc, char **argv) {
         }
         else {
             fprintf(stderr, "usage: %s [-d bf16|f16|f32|q8_0|q4_0|q4_k|all] [-n N,...] [-t T,...] [-s level] [-a 0|1] "
-                            "[-S RxC,...] [-q]\n", argv[0]);
+                            "[-S RxC,...] [-q] [-H]\n", argv[0]);
             return 2;
         }
     }
@@ -122,10 +124,10 @@ int main(int argc, char **argv) {
                 float *x = malloc((size_t)n * cols * 4), *y = malloc((size_t)n * rows * 4);
                 if (!x || !y) { fprintf(stderr, "out of memory\n"); return 1; }
                 for (size_t i = 0; i < (size_t)n * cols; i++) x[i] = frand();
-                int rot = n == 1 ? ncopy : 1;
+                int rot = n == 1 && !hot ? ncopy : 1;
                 for (int ti = 0; ti < nt; ti++) {
                     omnic_pool *pool = omnic_pool_new(ts[ti]);
-                    kweight w = {wdata, dt, rows, cols, 0};
+                    kweight w = {wdata, dt, rows, cols, 0, 0};
                     k_matmul(pool, &w, x, n, y); /* warm-up */
                     long calls = 0;
                     double t0 = now(), el;

@@ -47,7 +47,7 @@ static int rank_of(omnic_dtype dt) {
 
 /* y[n x m] = X[n x k] * Y[m x k]^T on the pool */
 static void gemm_nt(au_ctx *c, const float *X, int n, const float *Y, int m, int k, float *out) {
-    kweight w = {Y, DT_F32, m, k, 0};
+    kweight w = {Y, DT_F32, m, k, 0, 0};
     k_matmul(c->pool, &w, X, n, out);
 }
 

@@ -106,6 +106,11 @@ int omnic_filemap_open(const char *path, omnic_map_mode mode, omnic_filemap *out
     return OMNIC_OK;
 }
 
+int omnic_filemap_writable(omnic_filemap *m, int w) {
+    if (!m->resident || !m->base) return -1;
+    return mprotect(m->base, m->len, w ? PROT_READ | PROT_WRITE : PROT_READ) == 0 ? 0 : -1;
+}
+
 void omnic_filemap_close(omnic_filemap *m) {
     if (m->base) munmap(m->base, m->len);
     memset(m, 0, sizeof *m);

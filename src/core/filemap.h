@@ -26,5 +26,9 @@ typedef struct omnic_filemap {
  * mmap when the file is larger than RESIDENT_MAX_SHARE of the available memory. */
 int omnic_filemap_open(const char *path, omnic_map_mode mode, omnic_filemap *out);
 void omnic_filemap_close(omnic_filemap *m);
+/* Make a resident copy writable (w = 1) or read-only again (w = 0), for a loader
+ * that rearranges weights in place (the file is untouched). Returns 0, or -1
+ * for an mmap'ed file or when mprotect fails. */
+int omnic_filemap_writable(omnic_filemap *m, int w);
 
 #endif

@@ -26,6 +26,8 @@ typedef struct kweight {
     int act_bf16;       /* 1: activations may be rounded to bf16 for this weight (AMX
                          * TDPBF16PS on BF16 weights, as the reference's bf16 autocast
                          * does); set by the media encoders, never by the LLM */
+    int chunked;        /* 1: Q8_0/Q4_0 rows in quant.h's chunked layout (set by
+                         * the loader that repacked them; 0: GGUF's layout) */
 } kweight;
 
 /* Select implementations for this CPU (idempotent; called by omnic_model_open).

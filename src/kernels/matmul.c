@@ -8,7 +8,8 @@ void k_row_to_f32(const kweight *w, int row, float *out) {
     size_t off = (size_t)row * (size_t)w->cols;
     if (dtype_is_block(w->dt)) {
         int64_t rb = dtype_row_bytes(w->dt, w->cols);
-        if (rb < 0 || dequant_row(w->dt, (const char *)w->data + (size_t)row * (size_t)rb, out, w->cols))
+        const char *p = (const char *)w->data + (size_t)row * (size_t)(rb > 0 ? rb : 0);
+        if (rb < 0 || (w->chunked ? dequant_row_chunked(w->dt, p, out, w->cols) : dequant_row(w->dt, p, out, w->cols)))
             memset(out, 0, (size_t)w->cols * 4);
         return;
     }

@@ -46,6 +46,11 @@
             _mm_prefetch((const char *)((uintptr_t)(p) + (k_decode_pf ? (size_t)k_decode_pf : 4 * rb)), _MM_HINT_T0); \
     } while (0)
 
+/* Decode over chunked rows (quant.h), always one row at a time: the line
+ * k_decode_pf bytes ahead, or K_DECODE_PF_CHUNK when k_decode_pf is 0. */
+#define K_DECODE_PF_CHUNK 4096
+#define PFC(p) _mm_prefetch((const char *)((uintptr_t)(p) + (k_decode_pf ? (size_t)k_decode_pf : K_DECODE_PF_CHUNK)), _MM_HINT_T0)
+
 /* fp16 at p (any alignment) -> float with F16C. */
 AI float h2f(const uint8_t *p) {
     uint16_t h;
@@ -155,19 +160,29 @@ static const int32_t pair_idx[8][16] __attribute__((aligned(64))) = {
 
 /* Q8_0, several tokens: per pair of blocks, the two weight scales are broadcast
  * once and multiplied by each token's (pre-broadcast) pair of scales. */
-AI void k_q8_0_many(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+AI void k_q8_0_many(int CH, int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y,
+                    size_t ys) {
     ZERO_ACC;
     int ng = (nb + 1) / 2;
     for (int gi = 0; gi < ng; gi++) {
         int two = 2 * gi + 1 < nb;
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 68;
-            __m512i wv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
-            __m512 dw = _mm512_set1_ps(h2f(p));
-            if (two) {
-                wv = _mm512_inserti64x4(wv, _mm256_loadu_si256((const __m256i *)(p + 36)), 1);
-                dw = _mm512_mask_blend_ps(0xff00, dw, _mm512_set1_ps(h2f(p + 34)));
+            __m512i wv;
+            __m512 dw;
+            if (CH) { /* a pair never straddles a chunk: quants and scales adjacent */
+                const uint8_t *row = w + (size_t)r * rb, *q = row + qchunk_qs(2 * gi, nb, 34), *d = row + qchunk_d(2 * gi, 34);
+                wv = two ? _mm512_loadu_si512(q) : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)q));
+                dw = _mm512_set1_ps(h2f(d));
+                if (two) dw = _mm512_mask_blend_ps(0xff00, dw, _mm512_set1_ps(h2f(d + 2)));
+            } else {
+                const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 68;
+                wv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
+                dw = _mm512_set1_ps(h2f(p));
+                if (two) {
+                    wv = _mm512_inserti64x4(wv, _mm256_loadu_si256((const __m256i *)(p + 36)), 1);
+                    dw = _mm512_mask_blend_ps(0xff00, dw, _mm512_set1_ps(h2f(p + 34)));
+                }
             }
             wv = _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80)); /* w + 128 as u8 */
 #pragma GCC unroll 8
@@ -181,9 +196,40 @@ AI void k_q8_0_many(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq
     store_acc(R, T, acc, y, ys);
 }
 
-AI void k_q8_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+/* Q8_0, one token, chunked rows (quant.h), one row at a time: per chunk its
+ * scales (two 16-lane loads), then each pair of blocks one 64-byte load. */
+AI void k_q8_0_one_c(const uint8_t *row, const uint8_t *xq, int nb, float *y) {
+    __m512 acc = _mm512_setzero_ps();
+    const float *dxb = (const float *)(xq + (size_t)((nb + 1) / 2) * sizeof(g8));
+    for (int c0 = 0; c0 < nb; c0 += QCHUNK) {
+        int k = nb - c0 < QCHUNK ? nb - c0 : QCHUNK;
+        const uint8_t *ch = row + (size_t)c0 * 34, *qs = ch + 2 * k;
+        for (int h = 0; 16 * h < k; h++) {
+            int kb = k - 16 * h < 16 ? k - 16 * h : 16;
+            __m256i dh = _mm256_maskz_loadu_epi16((__mmask16)((1u << kb) - 1), ch + 32 * h);
+            __m512 sc = _mm512_mul_ps(_mm512_cvtph_ps(dh), _mm512_load_ps(dxb + c0 + 16 * h));
+            for (int kk = 0; 2 * kk < kb; kk++) {
+                const uint8_t *pp = qs + (size_t)(16 * h + 2 * kk) * 32;
+                PFC(pp);
+                __m512i wv = 2 * kk + 1 < kb ? _mm512_loadu_si512(pp) : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)pp));
+                wv = _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80));
+                const g8 *a = (const g8 *)xq + (c0 + 16 * h) / 2 + kk;
+                __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(a->ncorr), wv, _mm512_load_si512(a->q));
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_permutexvar_ps(_mm512_load_si512(pair_idx[kk]), sc), acc);
+            }
+        }
+    }
+    *y = _mm512_reduce_add_ps(acc);
+}
+
+AI void k_q8_0(int CH, int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
     if (T > 1) {
-        k_q8_0_many(R, T, w, rb, xq, xs, nb, y, ys);
+        k_q8_0_many(CH, R, T, w, rb, xq, xs, nb, y, ys);
+        return;
+    }
+    if (CH) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) k_q8_0_one_c(w + (size_t)r * rb, xq, nb, y + r);
         return;
     }
     ZERO_ACC;
@@ -269,6 +315,33 @@ AI void k_q4_0_one(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int nb
     for (int r = 0; r < R; r++) y[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
+/* Q4_0, one token, chunked rows (quant.h), one row at a time: per chunk its
+ * scales (two 16-lane loads), then each group of 4 blocks one 64-byte load. */
+AI void k_q4_0_one_c(const uint8_t *row, const uint8_t *xq, int nb, float *y) {
+    __m512 acc = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const float *dxb = (const float *)((const g4 *)xq + (nb + 3) / 4);
+    for (int c0 = 0; c0 < nb; c0 += QCHUNK) {
+        int k = nb - c0 < QCHUNK ? nb - c0 : QCHUNK;
+        const uint8_t *ch = row + (size_t)c0 * 18, *qs = ch + 2 * k;
+        for (int h = 0; 16 * h < k; h++) {
+            int kb = k - 16 * h < 16 ? k - 16 * h : 16;
+            __m256i dh = _mm256_maskz_loadu_epi16((__mmask16)((1u << kb) - 1), ch + 32 * h);
+            __m512 sc = _mm512_mul_ps(_mm512_cvtph_ps(dh), _mm512_load_ps(dxb + c0 + 16 * h));
+            for (int kk = 0; 4 * kk < kb; kk++) {
+                const uint8_t *pp = qs + (size_t)(16 * h + 4 * kk) * 16;
+                PFC(pp);
+                __m512i v = 4 * kk + 4 <= kb ? _mm512_loadu_si512(pp) : _mm512_maskz_loadu_epi8((1ull << (16 * (kb - 4 * kk))) - 1, pp);
+                const g4 *a = (const g4 *)xq + (c0 + 16 * h) / 4 + kk;
+                __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(a->ncorr), _mm512_and_si512(v, m4), _mm512_load_si512(a->lo));
+                i = _mm512_dpbusd_epi32(i, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), _mm512_load_si512(a->hi));
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_permutexvar_ps(_mm512_load_si512(quad_idx[kk]), sc), acc);
+            }
+        }
+    }
+    *y = _mm512_reduce_add_ps(acc);
+}
+
 /* Q4_0 group (4 blocks of 18 bytes at p; the last kn < 4 of a row: the rest read
  * as 0): the low and high nibbles as u8 (block k's in lanes 4k..4k+3) and each
  * block's scale spread over its 4 lanes. */
@@ -300,12 +373,25 @@ AI void q4_0_group(const uint8_t *p, int kn, __m512i *lo, __m512i *hi, __m512 *d
     *dw = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(dh)));
 }
 
+/* The same from a chunked row (quant.h): group gi's quants are 64 adjacent bytes
+ * and its scales 4 adjacent fp16 (a group never straddles a chunk). */
+AI void q4_0_group_c(const uint8_t *row, int gi, int nb, int kn, __m512i *lo, __m512i *hi, __m512 *dw) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const uint8_t *q = row + qchunk_qs(4 * gi, nb, 18), *d = row + qchunk_d(4 * gi, 18);
+    __m512i v = kn == 4 ? _mm512_loadu_si512(q) : _mm512_maskz_loadu_epi8((1ull << (16 * kn)) - 1, q);
+    __m128i dh = kn == 4 ? _mm_loadl_epi64((const __m128i *)d) : _mm_maskz_loadu_epi16((__mmask8)((1u << kn) - 1), d);
+    *lo = _mm512_and_si512(v, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    *dw = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(dh)));
+}
+
 /* Q4_0, 4 rows x T <= 3 tokens with the token loop outside the row loop: the
  * 4 rows' unpacked nibbles and scales stay in registers (12) while each token's
  * activations are loaded once per group, not once per row (the generic tile of
  * k_q4_0 below reloaded them per row and spilled at 4 x 6; rows() now gives it
  * single rows only, so its 4-row instantiations for T > 3 are never called). */
-AI void k_q4_0_r4(int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+AI void k_q4_0_r4(int CH, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
     __m512 acc[4][3];
 #pragma GCC unroll 4
     for (int r = 0; r < 4; r++)
@@ -318,8 +404,8 @@ AI void k_q4_0_r4(int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t 
         __m512 dw[4];
 #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
-            const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 72;
-            q4_0_group(p, kn, &lo[r], &hi[r], &dw[r]);
+            if (CH) q4_0_group_c(w + (size_t)r * rb, gi, nb, kn, &lo[r], &hi[r], &dw[r]);
+            else q4_0_group(w + (size_t)r * rb + (size_t)gi * 72, kn, &lo[r], &hi[r], &dw[r]);
         }
 #pragma GCC unroll 3
         for (int t = 0; t < T; t++) {
@@ -339,13 +425,18 @@ AI void k_q4_0_r4(int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t 
         for (int t = 0; t < T; t++) y[(size_t)t * ys + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+AI void k_q4_0(int CH, int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+    if (T == 1 && CH) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) k_q4_0_one_c(w + (size_t)r * rb, xq, nb, y + r);
+        return;
+    }
     if (T == 1) {
         k_q4_0_one(R, w, rb, xq, nb, y);
         return;
     }
     if (R == 4 && T <= 3) {
-        k_q4_0_r4(T, w, rb, xq, xs, nb, y, ys);
+        k_q4_0_r4(CH, T, w, rb, xq, xs, nb, y, ys);
         return;
     }
     ZERO_ACC;
@@ -354,11 +445,10 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
         int kn = nb - 4 * gi < 4 ? nb - 4 * gi : 4;
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            const uint8_t *p = w + (size_t)r * rb + (size_t)gi * 72;
-            PF(T, p);
             __m512i lo, hi;
             __m512 dw;
-            q4_0_group(p, kn, &lo, &hi, &dw);
+            if (CH) q4_0_group_c(w + (size_t)r * rb, gi, nb, kn, &lo, &hi, &dw);
+            else q4_0_group(w + (size_t)r * rb + (size_t)gi * 72, kn, &lo, &hi, &dw);
 #pragma GCC unroll 8
             for (int t = 0; t < T; t++) {
                 const g4 *a = (const g4 *)(xq + (size_t)t * xs) + gi;
@@ -371,7 +461,8 @@ AI void k_q4_0(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
     store_acc(R, T, acc, y, ys);
 }
 
-AI void k_q4_k(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nsb, float *y, size_t ys) {
+AI void k_q4_k(int CH, int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nsb, float *y, size_t ys) {
+    (void)CH; /* Q4_K rows are never chunked */
     ZERO_ACC;
     const __m512i z = _mm512_setzero_si512(), m4 = _mm512_set1_epi8(0x0f);
     /* vector k = 2h + sub (h: half, sub: low/high nibbles) takes sub-blocks
@@ -424,33 +515,39 @@ AI void k_q4_k(int R, int T, const uint8_t *w, size_t rb, const uint8_t *xq, siz
 }
 
 typedef void (*qk_fn)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t);
-#define QK_FN(K, R, T)                                                                                     \
-    static void K##_##R##x##T(const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, \
-                              size_t ys) {                                                                 \
-        K(R, T, w, rb, xq, xs, nb, y, ys);                                                                 \
+#define QK_FN(K, CH, R, T)                                                                                          \
+    static void K##_c##CH##_##R##x##T(const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, \
+                                      size_t ys) {                                                                 \
+        K(CH, R, T, w, rb, xq, xs, nb, y, ys);                                                                     \
     }
-#define QK_SET(K)                                                                                                 \
-    QK_FN(K, 1, 1) QK_FN(K, 1, 2) QK_FN(K, 1, 3) QK_FN(K, 1, 4) QK_FN(K, 1, 5) QK_FN(K, 1, 6) QK_FN(K, 4, 1)        \
-        QK_FN(K, 4, 2) QK_FN(K, 4, 3) QK_FN(K, 4, 4) QK_FN(K, 4, 5) QK_FN(K, 4, 6)
-QK_SET(k_q8_0)
-QK_SET(k_q4_0)
-QK_SET(k_q4_k)
-#define QK_TAB(K) \
-    {{K##_1x1, K##_1x2, K##_1x3, K##_1x4, K##_1x5, K##_1x6}, {K##_4x1, K##_4x2, K##_4x3, K##_4x4, K##_4x5, K##_4x6}}
-static const qk_fn qk_tab[3][2][6] = {QK_TAB(k_q8_0), QK_TAB(k_q4_0), QK_TAB(k_q4_k)};
+#define QK_SET(K, CH)                                                                                                  \
+    QK_FN(K, CH, 1, 1) QK_FN(K, CH, 1, 2) QK_FN(K, CH, 1, 3) QK_FN(K, CH, 1, 4) QK_FN(K, CH, 1, 5) QK_FN(K, CH, 1, 6)    \
+        QK_FN(K, CH, 4, 1) QK_FN(K, CH, 4, 2) QK_FN(K, CH, 4, 3) QK_FN(K, CH, 4, 4) QK_FN(K, CH, 4, 5) QK_FN(K, CH, 4, 6)
+QK_SET(k_q8_0, 0)
+QK_SET(k_q4_0, 0)
+QK_SET(k_q4_k, 0)
+QK_SET(k_q8_0, 1)
+QK_SET(k_q4_0, 1)
+#define QK_TAB(K, CH)                                                                                         \
+    {{K##_c##CH##_1x1, K##_c##CH##_1x2, K##_c##CH##_1x3, K##_c##CH##_1x4, K##_c##CH##_1x5, K##_c##CH##_1x6}, \
+     {K##_c##CH##_4x1, K##_c##CH##_4x2, K##_c##CH##_4x3, K##_c##CH##_4x4, K##_c##CH##_4x5, K##_c##CH##_4x6}}
+/* [chunked][type][4 rows][tokens - 1]; Q4_K has no chunked layout */
+static const qk_fn qk_tab[2][3][2][6] = {{QK_TAB(k_q8_0, 0), QK_TAB(k_q4_0, 0), QK_TAB(k_q4_k, 0)},
+                                         {QK_TAB(k_q8_0, 1), QK_TAB(k_q4_0, 1), QK_TAB(k_q4_k, 0)}};
 
 static void rows(const kweight *w, const void *xq, size_t xs, int n, float *y, int r0, int r1) {
     int ti = w->dt == DT_Q8_0 ? 0 : w->dt == DT_Q4_0 ? 1 : w->dt == DT_Q4_K ? 2 : -1;
     if (ti < 0 || n <= 0) return;
     size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols);
     int nb = ti == 2 ? w->cols / QK_K : w->cols / 32;
-    int one = n == 1 && k_decode_pf > 0; /* decode: one linear stream (matmul_impl.h) */
+    int ch = w->chunked && ti < 2;
+    int one = n == 1 && (k_decode_pf > 0 || ch); /* decode: one linear stream (matmul_impl.h) */
     for (int r = r0; r < r1;) {
         int R = !one && r1 - r >= 4 ? 4 : 1;
         int tmax = R == 4 && ti == 1 ? 3 : QMM_TMAX; /* Q4_0: k_q4_0_r4 tiles */
         for (int t = 0; t < n;) {
             int T = n - t < tmax ? n - t : tmax;
-            qk_tab[ti][R == 4][T - 1]((const uint8_t *)w->data + (size_t)r * rb, rb, (const uint8_t *)xq + (size_t)t * xs,
+            qk_tab[ch][ti][R == 4][T - 1]((const uint8_t *)w->data + (size_t)r * rb, rb, (const uint8_t *)xq + (size_t)t * xs,
                                       xs, nb, y + (size_t)t * w->rows + r, (size_t)w->rows);
             t += T;
         }

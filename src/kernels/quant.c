@@ -3,6 +3,7 @@
 #include "kernels/quant.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Round half to even, as ggml's nearest_int (valid for |v| < 2^22). */
@@ -219,4 +220,40 @@ int dequant_row(omnic_dtype dt, const void *in, float *y, int64_t n) {
         return 0;
     default: return -1;
     }
+}
+
+int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
+    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, cols) < 0) return -1;
+    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = cols / 32;
+    size_t rb = (size_t)nb * (size_t)bs;
+    uint8_t *tmp = malloc(rb ? rb : 1);
+    if (!tmp) return -1;
+    for (int64_t r = 0; r < rows; r++) {
+        uint8_t *row = (uint8_t *)data + (size_t)r * rb;
+        memcpy(tmp, row, rb);
+        for (int b = 0; b < nb; b++) {
+            memcpy(row + qchunk_d(b, bs), tmp + (size_t)b * bs, 2);
+            memcpy(row + qchunk_qs(b, nb, bs), tmp + (size_t)b * bs + 2, (size_t)bs - 2);
+        }
+    }
+    free(tmp);
+    return 0;
+}
+
+int dequant_row_chunked(omnic_dtype dt, const void *in, float *y, int64_t n) {
+    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, n) < 0) return -1;
+    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = (int)(n / 32);
+    const uint8_t *p = in;
+    for (int b = 0; b < nb; b++, y += 32) {
+        float d = q_ld_f16(p + qchunk_d(b, bs));
+        const uint8_t *q = p + qchunk_qs(b, nb, bs);
+        if (dt == DT_Q8_0)
+            for (int i = 0; i < 32; i++) y[i] = d * (int8_t)q[i];
+        else
+            for (int i = 0; i < 16; i++) {
+                y[i] = d * ((q[i] & 0xf) - 8);
+                y[i + 16] = d * ((q[i] >> 4) - 8);
+            }
+    }
+    return 0;
 }

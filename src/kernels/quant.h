@@ -41,6 +41,26 @@ int quant_row(omnic_dtype dt, const float *x, void *out, int64_t n);
 /* The inverse: n values of dt -> float. Same types and return values. */
 int dequant_row(omnic_dtype dt, const void *in, float *y, int64_t n);
 
+/* Chunked rows: the in-memory layout the loader gives Q8_0 and Q4_0 weights it
+ * holds in a private copy (kweight.chunked; files keep GGUF's layout). A row of
+ * nb blocks is cut into chunks of QCHUNK blocks (the last may be shorter, k
+ * blocks); a chunk holds its k fp16 scales, then the k blocks' quants (32 bytes
+ * for Q8_0, 16 for Q4_0). Same bytes per row as GGUF, but a row reads as one
+ * linear stream of aligned 64-byte vectors (4 Q4_0 or 2 Q8_0 blocks each) and
+ * one 64-byte line of scales per chunk, with no per-block 2-byte header to
+ * step over. bs: the block's size in bytes (sizeof blk_q8_0 / blk_q4_0). */
+#define QCHUNK 32
+static inline size_t qchunk_d(int b, int bs) { return (size_t)(b & ~(QCHUNK - 1)) * (size_t)bs + 2 * (size_t)(b & (QCHUNK - 1)); }
+static inline size_t qchunk_qs(int b, int nb, int bs) {
+    int c0 = b & ~(QCHUNK - 1), k = nb - c0 < QCHUNK ? nb - c0 : QCHUNK;
+    return (size_t)c0 * (size_t)bs + 2 * (size_t)k + (size_t)(b - c0) * (size_t)(bs - 2);
+}
+/* GGUF rows -> chunked rows in place (Q8_0, Q4_0; rows of cols values). Returns
+ * 0, or -1 for another type or out of memory (nothing changed). */
+int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols);
+/* dequant_row for a chunked Q8_0 / Q4_0 row. */
+int dequant_row_chunked(omnic_dtype dt, const void *in, float *y, int64_t n);
+
 /* Scale and min (6 bits each) of sub-block j (0..7) from a Q4_K scales[12]. */
 static inline void q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
     if (j < 4) {

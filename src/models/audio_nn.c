@@ -57,7 +57,7 @@ int an_mat(omnic_model *m, const char *prefix, const char *name, int ndim, const
      * runs it under bf16 autocast); the S3 tokenizer stays fp32: its FSQ codes are
      * decided by rounding, and the HF reference computes it in float32 (audio.md 6.4) */
     int act_bf16 = strncmp(prefix, "model.discrete_audio_model.", 27) != 0;
-    *out = (kweight){t->data, t->dt, (int)shape[0], (int)cols, act_bf16};
+    *out = (kweight){t->data, t->dt, (int)shape[0], (int)cols, act_bf16, 0};
     return OMNIC_OK;
 }
 
@@ -78,7 +78,7 @@ int an_vec(omnic_model *m, const char *prefix, const char *name, int n, float **
     if (rc) return rc;
     *out = malloc((size_t)n * sizeof(float));
     if (!*out) return omnic_err(OMNIC_ENOMEM, "out of memory");
-    kweight w = {t->data, t->dt, 1, n, 0};
+    kweight w = {t->data, t->dt, 1, n, 0, 0};
     k_row_to_f32(&w, 0, *out);
     return OMNIC_OK;
 }
@@ -273,7 +273,7 @@ void an_attention(omnic_pool *pool, const float *q, const float *k, const float 
         return;
     }
     attn_job j = {q, k, v, o, L, H * dh, dh, 0, 0, s};
-    kweight kw = {s->kh, DT_F32, L, dh, 0}, vw = {s->vt, DT_F32, dh, L, 0};
+    kweight kw = {s->kh, DT_F32, L, dh, 0, 0}, vw = {s->vt, DT_F32, dh, L, 0, 0};
     for (int h = 0; h < H; h++) {
         j.h = h;
         j.phase = 0;

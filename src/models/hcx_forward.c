@@ -131,7 +131,7 @@ typedef struct { omnic_ctx *sc; const hcx_row *rows; int layer, n; } att_job;
 static inline const float *kv_head(const omnic_ctx *c, const uint8_t *base, int u, int d, float *buf) {
     const uint8_t *p = base + (size_t)u * c->kv_row;
     if (c->kv_dt == DT_F32) return (const float *)p;
-    kweight w = {p, c->kv_dt, 1, d, 0};
+    kweight w = {p, c->kv_dt, 1, d, 0, 0};
     k_row_to_f32(&w, 0, buf);
     return buf;
 }

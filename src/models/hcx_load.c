@@ -41,7 +41,7 @@ static int get_mat(omnic_model *m, const char *name, int rows, int cols, kweight
                          (long long)(t->ndim > 0 ? t->shape[0] : 0), t->ndim == 2 ? ", " : " ... ",
                          (long long)(t->ndim > 1 ? t->shape[1] : 0), rows, cols);
     ((st_tensor *)t)->used = 1;
-    *out = (kweight){t->data, t->dt, rows, cols, 0};
+    *out = (kweight){t->data, t->dt, rows, cols, 0, 0};
     return OMNIC_OK;
 }
 
@@ -57,7 +57,7 @@ static int get_vec(omnic_model *m, const char *name, int n, float **out) {
     ((st_tensor *)t)->used = 1;
     *out = malloc((size_t)n * sizeof(float));
     if (!*out) return omnic_err(OMNIC_ENOMEM, "out of memory");
-    kweight w = {t->data, t->dt, 1, n, 0};
+    kweight w = {t->data, t->dt, 1, n, 0, 0};
     k_row_to_f32(&w, 0, *out);
     return OMNIC_OK;
 }

@@ -49,6 +49,8 @@ typedef struct {
     gguf_file *f;
     const char *arch;
     int hcx;
+    int chunk;   /* Q8_0/Q4_0 matrices go to quant.h's chunked rows (OMNIC_QCHUNK=0: no) */
+    int inplace; /* ... in the file's resident copy, made writable for the load */
 } ctx;
 
 static int own(ctx *c, void *p) {
@@ -114,7 +116,7 @@ static int get_mat(ctx *c, const char *name, int rows, int cols, int heads, kwei
         return omnic_err(OMNIC_ETENSOR, "%s: tensor '%s' has shape ne=[%lld, %lld%s], expected [%d, %d] (columns, rows)", c->f->path,
                          name, (long long)t->ne[0], (long long)t->ne[1], t->ndim > 2 ? ", ..." : "", cols, rows);
     ((gguf_tensor *)t)->used = 1;
-    *out = (kweight){t->data, (omnic_dtype)t->dt, rows, cols, 0};
+    *out = (kweight){t->data, (omnic_dtype)t->dt, rows, cols, 0, 0};
     if (heads > 0) {
         int d = rows / heads;
         size_t rb = (size_t)dtype_row_bytes((omnic_dtype)t->dt, cols);
@@ -128,6 +130,13 @@ static int get_mat(ctx *c, const char *name, int rows, int cols, int heads, kwei
         int rc = own(c, p);
         if (rc) return rc;
         out->data = p;
+    }
+    /* decode streams these rows linearly in the chunked layout (quant.h): the
+     * file's bytes are rearranged where they lie, or in the owned copy above */
+    if ((t->dt == DT_Q8_0 || t->dt == DT_Q4_0) && c->chunk && (heads > 0 || c->inplace)) {
+        if (quant_chunk_rows((omnic_dtype)t->dt, (void *)out->data, rows, cols))
+            return omnic_err(OMNIC_ENOMEM, "out of memory rearranging tensor '%s'", name);
+        out->chunked = 1;
     }
     return OMNIC_OK;
 }
@@ -147,7 +156,7 @@ static int get_vec(ctx *c, const char *name, int n, int heads, int required, flo
     ((gguf_tensor *)t)->used = 1;
     float *v = malloc((size_t)n * sizeof(float));
     if (!v) return omnic_err(OMNIC_ENOMEM, "out of memory");
-    kweight w = {t->data, (omnic_dtype)t->dt, 1, n, 0};
+    kweight w = {t->data, (omnic_dtype)t->dt, 1, n, 0, 0};
     k_row_to_f32(&w, 0, v);
     if (heads > 0) {
         int d = n / heads;
@@ -355,11 +364,15 @@ int hcx_load_gguf(omnic_model *m, const char *path) {
     char arch[64];
     if ((rc = gguf_get_str(f, "general.architecture", arch, sizeof arch)) < 0) return rc;
     if (rc == 1) return omnic_err(OMNIC_ECONFIG, "%s: required metadata key 'general.architecture' is missing", path);
-    ctx c = {m, f, arch, 0};
+    const char *qc = getenv("OMNIC_QCHUNK");
+    ctx c = {m, f, arch, 0, !(qc && !strcmp(qc, "0")), 0};
     if (!strcmp(arch, "hyperclovax") || !strcmp(arch, "hcx-seed-think")) c.hcx = 1;
     else if (strcmp(arch, "llama"))
         return omnic_err(OMNIC_EUNSUP, "%s: general.architecture '%s' is not supported (hyperclovax, hcx-seed-think, llama)", path, arch);
-    return load(&c);
+    c.inplace = c.chunk && omnic_filemap_writable(&f->fm, 1) == 0;
+    rc = load(&c);
+    if (c.inplace) omnic_filemap_writable(&f->fm, 0);
+    return rc;
 }
 
 void hcx_gguf_free(omnic_model *m) {

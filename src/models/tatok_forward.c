@@ -130,7 +130,7 @@ static void attention(tatok_model *t, omnic_pool *pool, work *w) {
                 w->vt[(size_t)c * n + i] = w->v[o + c];
             }
         }
-        kweight K = {w->kh, DT_F32, n, hd, 0}, VT = {w->vt, DT_F32, hd, n, 0};
+        kweight K = {w->kh, DT_F32, n, hd, 0, 0}, VT = {w->vt, DT_F32, hd, n, 0, 0};
         k_matmul(pool, &K, w->qh, n, w->s);
         rows_op(pool, OP_SOFTMAX, w->s, NULL, NULL, NULL, n, n, 0);
         k_matmul(pool, &VT, w->s, n, w->oh);

@@ -71,7 +71,7 @@ static int get_mat(loader *L, const char *rest, int rows, int cols, kweight *w) 
     const st_tensor *s;
     int rc = get(L, rest, 2, sh, &s);
     if (rc) return rc;
-    *w = (kweight){s->data, s->dt, rows, cols, 1}; /* activations may be bf16 (kernels.h) */
+    *w = (kweight){s->data, s->dt, rows, cols, 1, 0}; /* activations may be bf16 (kernels.h) */
     return OMNIC_OK;
 }
 
@@ -79,7 +79,7 @@ static int get_mat(loader *L, const char *rest, int rows, int cols, kweight *w) 
 static int to_f32(const st_tensor *s, int64_t n, float **out) {
     *out = malloc((size_t)n * sizeof(float));
     if (!*out) return omnic_err(OMNIC_ENOMEM, "out of memory for '%s'", s->name);
-    kweight w = {s->data, s->dt, 1, (int)n, 0};
+    kweight w = {s->data, s->dt, 1, (int)n, 0, 0};
     k_row_to_f32(&w, 0, *out);
     return OMNIC_OK;
 }
@@ -188,7 +188,7 @@ static int get_scale(loader *L, const char *rest, float *out) {
     const st_tensor *s;
     int rc = get(L, rest, 4, sh, &s);
     if (rc) return rc;
-    kweight w = {s->data, s->dt, 1, 3, 0};
+    kweight w = {s->data, s->dt, 1, 3, 0, 0};
     k_row_to_f32(&w, 0, out);
     if (!strcmp(rest + strlen(rest) - 5, "scale"))
         for (int c = 0; c < 3; c++)
@@ -238,7 +238,7 @@ static int load(loader *L) {
         return omnic_err(OMNIC_ETENSOR, "tensor '%s': want [width, 3, P, P] with a square patch of at most 64", s->name);
     t->D = (int)pw[0];
     t->patch = (int)pw[2];
-    t->patch_w = (kweight){s->data, s->dt, t->D, 3 * t->patch * t->patch, 1};
+    t->patch_w = (kweight){s->data, s->dt, t->D, 3 * t->patch * t->patch, 1, 0};
     if ((rc = get_vec(L, "encoder.embeddings.patch_embedding.bias", t->D, &t->patch_b))) return rc;
 
     if ((rc = cfg_int(dvc, "input_size", t->patch, 8192, 384, &v))) return rc;
@@ -318,7 +318,7 @@ static int load(loader *L) {
     if ((rc = get(L, "bottleneck.in_linear.weight", 2, il, &s))) return rc;
     if (il[0] > (1 << 16)) return omnic_err(OMNIC_ETENSOR, "tensor '%s': bottleneck too wide", s->name);
     t->Z = (int)il[0];
-    t->in_w = (kweight){s->data, s->dt, t->Z, t->D, 1};
+    t->in_w = (kweight){s->data, s->dt, t->Z, t->D, 1, 0};
     if ((rc = cfg_int(dvc, "bottleneck_dim", 1, 1 << 16, t->Z, &v))) return rc;
     if (v != t->Z)
         return omnic_err(OMNIC_ECONFIG, "config.json: discrete_vision_config bottleneck_dim %lld differs from tensor '%s' "
@@ -330,7 +330,7 @@ static int load(loader *L) {
     if ((rc = get(L, "bottleneck.regularizer.embedding.weight", 2, es, &s))) return rc;
     if (es[0] > (1 << 20)) return omnic_err(OMNIC_ETENSOR, "tensor '%s': codebook too large", s->name);
     t->K = (int)es[0];
-    kweight emb = {s->data, s->dt, t->K, t->Z, 0}, proj;
+    kweight emb = {s->data, s->dt, t->K, t->Z, 0, 0}, proj;
     if ((rc = cfg_int(dvc, "codebook_size", 1, 1 << 20, t->K, &v))) return rc;
     if (v != t->K)
         return omnic_err(OMNIC_ECONFIG, "config.json: discrete_vision_config codebook_size %lld differs from tensor '%s' "

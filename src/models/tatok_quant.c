@@ -101,7 +101,7 @@ int tatok_quantise(tatok_model *t, omnic_pool *pool, float *z, int32_t *codes) {
     }
     for (int c0 = 0; c0 < t->K; c0 += blk) {
         int cnt = t->K - c0 < blk ? t->K - c0 : blk;
-        kweight E = {t->codebook + (size_t)c0 * Z, DT_F32, cnt, Z, 0};
+        kweight E = {t->codebook + (size_t)c0 * Z, DT_F32, cnt, Z, 0, 0};
         k_matmul(pool, &E, z, n, s);
         pick_job j = {t, s, c0, cnt, best, codes};
         omnic_pool_run(pool, pick_worker, &j);

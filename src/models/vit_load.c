@@ -84,7 +84,7 @@ static int get_mat(ldr *l, const char *name, int rows, int cols, kweight *out) {
     int64_t s[2] = {rows, cols};
     int rc = get_shaped(l, name, 2, s, &t);
     if (rc) return rc;
-    *out = (kweight){t->data, t->dt, rows, cols, 1}; /* activations may be bf16 (kernels.h) */
+    *out = (kweight){t->data, t->dt, rows, cols, 1, 0}; /* activations may be bf16 (kernels.h) */
     return OMNIC_OK;
 }
 
@@ -96,7 +96,7 @@ static int get_vec(ldr *l, const char *name, int n, float **out) {
     if (rc) return rc;
     *out = malloc((size_t)n * sizeof(float));
     if (!*out) return omnic_err(OMNIC_ENOMEM, "out of memory");
-    kweight w = {t->data, t->dt, 1, n, 0};
+    kweight w = {t->data, t->dt, 1, n, 0, 0};
     k_row_to_f32(&w, 0, *out);
     return OMNIC_OK;
 }
@@ -180,7 +180,7 @@ static int load_tensors(ldr *l) {
     const st_tensor *pe;
     int64_t pes[5] = {E, 3, 2, 14, 14};
     if ((rc = get_shaped(l, VPFX "patch_embed.proj.weight", 5, pes, &pe))) return rc;
-    v->pe = (kweight){pe->data, pe->dt, E, VIT_COLS, 1};
+    v->pe = (kweight){pe->data, pe->dt, E, VIT_COLS, 1, 0};
     char n[256];
 #define MAT(field, what, r, c) \
     if ((snprintf(n, sizeof n, VPFX "blocks.%d.%s", i, what), rc = get_mat(l, n, r, c, &B->field))) return rc

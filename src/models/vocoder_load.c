@@ -110,7 +110,7 @@ int vc_conv_init(vc_conv *cv, float *w, int cout, int cin, int k, int dil, int c
         for (int c = 0; c < cin; c++)
             for (int j = 0; j < k; j++) cv->w[((size_t)o * k + j) * cin + c] = w[((size_t)o * cin + c) * k + j];
     free(w);
-    cv->kw = (kweight){cv->w, DT_F32, cout, k * cin, 0};
+    cv->kw = (kweight){cv->w, DT_F32, cout, k * cin, 0, 0};
     return 0;
 }
 
@@ -162,7 +162,7 @@ static int load_tconv(const vc_ld *l, const char *mod, int cin, int cout, int k,
         for (int o = 0; o < cout; o++)
             for (int j = 0; j < k; j++) tc->w[((size_t)j * cout + o) * cin + c] = v[((size_t)c * cout + o) * k + j];
     free(v);
-    tc->kw = (kweight){tc->w, DT_F32, k * cout, cin, 0};
+    tc->kw = (kweight){tc->w, DT_F32, k * cout, cin, 0, 0};
     return 0;
 }
 

@@ -59,9 +59,10 @@ class CaseFail(Exception):
     pass
 
 
-def run(args, ok_codes=(0,)):
+def run(args, ok_codes=(0,), env=None):
     try:
-        p = subprocess.run([OMNIC] + args, capture_output=True, text=True, timeout=TIMEOUT)
+        p = subprocess.run([OMNIC] + args, capture_output=True, text=True, timeout=TIMEOUT,
+                           env=dict(os.environ, **env) if env else None)
     except subprocess.TimeoutExpired:
         raise CaseFail("timeout: omnic %s" % " ".join(args))
     s = sanitizer_issue(p.stderr)
@@ -72,11 +73,11 @@ def run(args, ok_codes=(0,)):
     return p
 
 
-def logits(model, ids, tmp):
+def logits(model, ids, tmp, env=None):
     out = os.path.join(tmp, "l.npy")
     if os.path.exists(out):
         os.remove(out)
-    run(["logits", "-m", model, "--ids", ",".join(map(str, ids)), "--out", out])
+    run(["logits", "-m", model, "--ids", ",".join(map(str, ids)), "--out", out], env=env)
     return np.load(out).astype(np.float64)
 
 
@@ -444,6 +445,34 @@ def greedy_case(tmp):
                                                    len(seq)))
     except CaseFail as e:
         report("greedy512", False, str(e))
+        return
+    chunk_case(paths, prompt, seq, tmp)
+
+
+def chunk_case(paths, prompt, seq, tmp):
+    """Q8_0/Q4_0 held in memory are rearranged into chunked rows at load
+    (src/kernels/quant.h): logits and a greedy decode must match GGUF's layout
+    (an mmap'ed file, or OMNIC_QCHUNK=0), at both kernel levels."""
+    layouts = {"chunked": {"OMNIC_MMAP": "0"}, "gguf-copy": {"OMNIC_MMAP": "0", "OMNIC_QCHUNK": "0"},
+               "gguf-mmap": {"OMNIC_MMAP": "1"}}
+    for qt in ("q8_0", "q4_0"):
+        for simd in ("avx512", "scalar"):
+            case = "chunked/%s/%s" % (qt, simd)
+            try:
+                lg, ids = {}, {}
+                for name, env in layouts.items():
+                    env = dict(env, OMNIC_SIMD=simd)
+                    lg[name] = logits(paths[qt], seq[:96], tmp, env)
+                    out = run(["run", "-m", paths[qt], "--ids", ",".join(map(str, prompt)), "-n", "48", "--temp", "0",
+                               "--print-ids", "--ignore-eos"], env=env).stdout.strip()
+                    ids[name] = out
+                scale = np.abs(lg["gguf-mmap"]).max()
+                rel = max(float(np.abs(lg[n] - lg["gguf-mmap"]).max() / scale) for n in lg)
+                same = len(set(ids.values())) == 1
+                report(case, rel <= 1e-5 and same and len(ids["chunked"].split(",")) == 48,
+                       "logits vs GGUF layout rel %.2e (bound 1e-05); 48 greedy ids identical across layouts: %s" % (rel, same))
+            except CaseFail as e:
+                report(case, False, str(e))
 
 
 def patch(src, dst, edits):

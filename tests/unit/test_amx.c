@@ -90,7 +90,7 @@ static void test_amx_vs_scalar_and_vnni(void **st) {
             int rows = shapes[s][0], cols = shapes[s][1];
             if (dtype_row_bytes(DTS[d], cols) < 0) continue;
             void *wd = make_w(DTS[d], rows, cols);
-            kweight w = {wd, DTS[d], rows, cols, 0};
+            kweight w = {wd, DTS[d], rows, cols, 0, 0};
             float *deq = malloc((size_t)cols * 4);
             for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
                 int n = ns[k];
@@ -142,7 +142,7 @@ static void test_amx_small_n(void **st) {
     int rows = 19, cols = 512;
     for (int d = 0; d < 3; d++) {
         void *wd = make_w(DTS[d], rows, cols);
-        kweight w = {wd, DTS[d], rows, cols, 0};
+        kweight w = {wd, DTS[d], rows, cols, 0, 0};
         for (int n = 1; n <= 18; n++) {
             float *x = make_x(n, cols), *ya = malloc((size_t)n * rows * 4), *ys = malloc((size_t)n * rows * 4);
             assert_int_equal(kernels_force("avx512"), 0);
@@ -177,7 +177,7 @@ static void test_switches(void **st) {
     assert_int_equal(k_amx_bf16_on, 0);
     float x[32 * 16] = {0}, y[16];
     uint16_t wb[32] = {0};
-    kweight w = {wb, DT_BF16, 1, 32, 0};
+    kweight w = {wb, DT_BF16, 1, 32, 0, 0};
     assert_int_equal(k_matmul_q_amx(NULL, &w, x, 16, y), -1);
     kernels_init();
 }
@@ -199,7 +199,7 @@ static void test_amx_bf16(void **st) {
         int rows = shapes[s][0], cols = shapes[s][1];
         uint16_t *wb = malloc((size_t)rows * cols * 2);
         for (size_t i = 0; i < (size_t)rows * cols; i++) wb[i] = f32_to_bf16(0.05f * grand());
-        kweight w = {wb, DT_BF16, rows, cols, 0};
+        kweight w = {wb, DT_BF16, rows, cols, 0, 0};
         for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
             int n = ns[k];
             float *x = make_x(n, cols), *ya = malloc((size_t)n * rows * 4), *yf = malloc((size_t)n * rows * 4),

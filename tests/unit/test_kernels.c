@@ -69,7 +69,7 @@ static tw make_weight(omnic_dtype dt, int rows, int cols, float scale) {
             t.ref[i] = f16_to_f32(h);
         }
     }
-    t.w = (kweight){t.data, dt, rows, cols, 0};
+    t.w = (kweight){t.data, dt, rows, cols, 0, 0};
     return t;
 }
 
@@ -264,7 +264,7 @@ static void test_matmul_avx512_exact_widen(void **st) {
             int inf_nan = dt == DT_BF16 ? (h & 0x7f80) == 0x7f80 : (h & 0x7c00) == 0x7c00;
             wd[i] = inf_nan ? 0 : h;
         }
-        kweight w = {wd, dt, rows, cols, 0};
+        kweight w = {wd, dt, rows, cols, 0, 0};
         float *x = calloc((size_t)cols * cols, sizeof(float)), *y = malloc((size_t)cols * rows * sizeof(float));
         assert_non_null(x);
         assert_non_null(y);
@@ -307,11 +307,11 @@ static void test_matmul_edge(void **st) {
     for (int lvl = 0; lvl < 2; lvl++) {
         matmul_fn fn = lvl ? matmul_rows_avx512 : matmul_rows_scalar;
         if (lvl && !have_avx512()) break;
-        kweight w0 = {bytes, DT_BF16, 4, 0, 0};
+        kweight w0 = {bytes, DT_BF16, 4, 0, 0, 0};
         for (int i = 0; i < 8; i++) y[i] = SENTINEL;
         fn(&w0, x, 2, y, 0, 4);
         for (int i = 0; i < 8; i++) assert_true(y[i] == 0.f);
-        kweight wi = {bytes, DT_I8, 2, 4, 0};
+        kweight wi = {bytes, DT_I8, 2, 4, 0, 0};
         for (int i = 0; i < 8; i++) y[i] = SENTINEL;
         fn(&wi, x, 1, y, 0, 2);
         assert_true(y[0] == 0.f && y[1] == 0.f);

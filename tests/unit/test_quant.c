@@ -213,6 +213,55 @@ static void test_round_trip(void **st) {
     free(b);
 }
 
+/* The chunked layout (quant.h) by hand: block b's scale and quants where
+ * qchunk_d / qchunk_qs say, chunks of 32 blocks and a shorter last one; the
+ * chunked dequantization equals GGUF's; other types are refused untouched. */
+static void test_chunk_layout(void **st) {
+    (void)st;
+    static const int colss[] = {32, 96, 1024, 1056, 2080};
+    for (int d = 0; d < 2; d++)
+        for (size_t ci = 0; ci < sizeof colss / sizeof *colss; ci++) {
+            omnic_dtype dt = d ? DT_Q4_0 : DT_Q8_0;
+            int cols = colss[ci], nb = cols / 32, rows = 3, bs = d ? 18 : 34;
+            size_t rb = (size_t)dtype_row_bytes(dt, cols);
+            uint8_t *g = malloc(rb * rows), *c = malloc(rb * rows);
+            for (size_t i = 0; i < rb * rows; i++) g[i] = (uint8_t)(i * 131 + 7);
+            for (int r = 0; r < rows; r++) /* finite fp16 scales */
+                for (int b = 0; b < nb; b++) g[r * rb + (size_t)b * bs + 1] &= 0x3b;
+            memcpy(c, g, rb * rows);
+            assert_int_equal(quant_chunk_rows(dt, c, rows, cols), 0);
+            for (int r = 0; r < rows; r++) {
+                const uint8_t *gr = g + r * rb, *cr = c + r * rb;
+                size_t pos = 0;
+                for (int c0 = 0; c0 < nb; c0 += 32) { /* walk the chunks as documented */
+                    int k = nb - c0 < 32 ? nb - c0 : 32;
+                    for (int j = 0; j < k; j++) {
+                        assert_int_equal(qchunk_d(c0 + j, bs), pos + 2 * (size_t)j);
+                        assert_memory_equal(cr + pos + 2 * j, gr + (size_t)(c0 + j) * bs, 2);
+                    }
+                    pos += 2 * (size_t)k;
+                    for (int j = 0; j < k; j++, pos += (size_t)bs - 2) {
+                        assert_int_equal(qchunk_qs(c0 + j, nb, bs), pos);
+                        assert_memory_equal(cr + pos, gr + (size_t)(c0 + j) * bs + 2, (size_t)bs - 2);
+                    }
+                }
+                assert_int_equal(pos, rb);
+                float *a = malloc((size_t)cols * 4), *b = malloc((size_t)cols * 4);
+                assert_int_equal(dequant_row(dt, gr, a, cols), 0);
+                assert_int_equal(dequant_row_chunked(dt, cr, b, cols), 0);
+                assert_memory_equal(a, b, (size_t)cols * 4);
+                free(a);
+                free(b);
+            }
+            free(g);
+            free(c);
+        }
+    uint8_t k4[144] = {1, 2, 3};
+    assert_int_equal(quant_chunk_rows(DT_Q4_K, k4, 1, 256), -1);
+    assert_int_equal(k4[0] + k4[1] + k4[2], 6);
+    assert_int_equal(quant_chunk_rows(DT_Q8_0, k4, 1, 33), -1);
+}
+
 /* A random quantized weight [rows][cols] and its exact dequantized values. */
 typedef struct { kweight w; void *data; float *deq; } qw;
 
@@ -228,7 +277,7 @@ static qw make_qw(omnic_dtype dt, int rows, int cols) {
         assert_int_equal(dequant_row(dt, (char *)t.data + rb * r, t.deq + (size_t)r * cols, cols), 0);
     }
     free(row);
-    t.w = (kweight){t.data, dt, rows, cols, 0};
+    t.w = (kweight){t.data, dt, rows, cols, 0, 0};
     return t;
 }
 
@@ -297,24 +346,41 @@ static void test_avx512_vs_scalar(void **st) {
         skip();
     }
     static const int shapes[][2] = {{1, 32}, {3, 64}, {5, 96}, {4, 160}, {7, 224}, {13, 256}, {6, 288}, {9, 512},
-                                    {17, 800}, {5, 1280}, {2, 2304}};
+                                    {17, 800}, {5, 1280}, {2, 2304}, {2, 1056}, {3, 4128}};
     static const int ns[] = {1, 2, 3, 4, 5, 7, 9};
-    /* both decode streaming modes (k_decode_pf, matmul_impl.h) */
+    /* both decode streaming modes (k_decode_pf, matmul_impl.h), then the chunked
+     * row layout (quant.h; Q8_0 and Q4_0) against scalar on GGUF's layout */
     int saved = k_decode_pf;
-    for (int dm = 0; dm < 6; dm++)
+    for (int dm = 0; dm < 9; dm++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-            int d = dm % 3;
-            k_decode_pf = dm < 3 ? 0 : K_DECODE_PF_AMD;
+            int d = dm % 3, chunked = dm >= 6;
+            k_decode_pf = dm < 3 || chunked ? 0 : K_DECODE_PF_AMD;
             int rows = shapes[s][0], cols = shapes[s][1];
-            if (dtype_row_bytes(QDT[d], cols) < 0) continue;
+            if (dtype_row_bytes(QDT[d], cols) < 0 || (chunked && QDT[d] == DT_Q4_K)) continue;
             qw t = make_qw(QDT[d], rows, cols);
+            kweight wc = t.w;
+            void *cdata = NULL;
+            if (chunked) {
+                size_t bytes = (size_t)rows * (size_t)dtype_row_bytes(QDT[d], cols);
+                cdata = malloc(bytes);
+                memcpy(cdata, t.data, bytes);
+                assert_int_equal(quant_chunk_rows(QDT[d], cdata, rows, cols), 0);
+                wc.data = cdata, wc.chunked = 1;
+            }
             for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
                 int n = ns[k];
                 float *x = rand_x((size_t)n * cols), *ya = malloc((size_t)n * rows * 4), *yb = malloc((size_t)n * rows * 4);
                 int r0 = rows > 4 ? 1 : 0, r1 = rows > 5 ? rows - 1 : rows;
                 for (int i = 0; i < n * rows; i++) ya[i] = yb[i] = 777.f;
                 run_level(&qmm_scalar, &t.w, x, n, yb, r0, r1);
-                run_level(&qmm_avx512, &t.w, x, n, ya, r0, r1);
+                run_level(&qmm_avx512, &wc, x, n, ya, r0, r1);
+                if (chunked) { /* scalar reads the chunked rows with the same arithmetic */
+                    float *yc = malloc((size_t)n * rows * 4);
+                    for (int i = 0; i < n * rows; i++) yc[i] = 777.f;
+                    run_level(&qmm_scalar, &wc, x, n, yc, r0, r1);
+                    assert_memory_equal(yc, yb, (size_t)n * rows * 4);
+                    free(yc);
+                }
                 for (int tt = 0; tt < n; tt++)
                     for (int r = 0; r < rows; r++) {
                         float a = ya[(size_t)tt * rows + r], b = yb[(size_t)tt * rows + r];
@@ -332,6 +398,7 @@ static void test_avx512_vs_scalar(void **st) {
                 free(ya);
                 free(yb);
             }
+            free(cdata);
             free(t.data);
             free(t.deq);
         }
@@ -351,7 +418,7 @@ static void test_act_same_values(void **st) {
         blk[0] = 0x00, blk[1] = 0x3c; /* d = 1 */
         blk[2 + r % 32] = 1;
     }
-    kweight kw = {w, DT_Q8_0, rows, cols, 0};
+    kweight kw = {w, DT_Q8_0, rows, cols, 0, 0};
     float *x = rand_x(cols), ya[96], yb[96];
     x[3] = 0.5f * x[4]; /* ties and values of every size */
     run_level(&qmm_scalar, &kw, x, 1, yb, 0, rows);
@@ -380,6 +447,14 @@ static void test_threaded_dispatch(void **st) {
             float row[512];
             k_row_to_f32(&t.w, 5, row);
             assert_memory_equal(row, t.deq + 5 * cols, cols * 4);
+            if (QDT[d] != DT_Q4_K) { /* the same weight in chunked rows */
+                assert_int_equal(quant_chunk_rows(QDT[d], t.data, rows, cols), 0);
+                t.w.chunked = 1;
+                k_matmul(pool, &t.w, x, n, y);
+                for (int i = 0; i < n * rows; i++) assert_true(fabsf(y[i] - yr[i]) <= 1e-4f * (1 + fabsf(yr[i])));
+                k_row_to_f32(&t.w, 5, row);
+                assert_memory_equal(row, t.deq + 5 * cols, cols * 4);
+            }
             free(x);
             free(y);
             free(yr);
@@ -399,7 +474,7 @@ int main(void) {
         cmocka_unit_test(test_q4_0_layout),        cmocka_unit_test(test_q4_k_layout),
         cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_scalar_vs_reference),
         cmocka_unit_test(test_avx512_vs_scalar),   cmocka_unit_test(test_act_same_values),
-        cmocka_unit_test(test_threaded_dispatch),
+        cmocka_unit_test(test_threaded_dispatch),  cmocka_unit_test(test_chunk_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
