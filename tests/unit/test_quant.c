@@ -348,13 +348,14 @@ static void test_avx512_vs_scalar(void **st) {
     static const int shapes[][2] = {{1, 32}, {3, 64}, {5, 96}, {4, 160}, {7, 224}, {13, 256}, {6, 288}, {9, 512},
                                     {17, 800}, {5, 1280}, {2, 2304}, {2, 1056}, {3, 4128}};
     static const int ns[] = {1, 2, 3, 4, 5, 7, 9};
-    /* both decode streaming modes (k_decode_pf, matmul_impl.h), then the chunked
-     * row layout (quant.h; Q8_0 and Q4_0) against scalar on GGUF's layout */
+    /* both decode streaming modes (k_decode_pf, matmul_impl.h), on GGUF's row
+     * layout and on the chunked one (quant.h; Q8_0 and Q4_0), against scalar on
+     * GGUF's layout */
     int saved = k_decode_pf;
-    for (int dm = 0; dm < 9; dm++)
+    for (int dm = 0; dm < 12; dm++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
             int d = dm % 3, chunked = dm >= 6;
-            k_decode_pf = dm < 3 || chunked ? 0 : K_DECODE_PF_AMD;
+            k_decode_pf = (dm / 3) % 2 ? K_DECODE_PF_AMD : 0;
             int rows = shapes[s][0], cols = shapes[s][1];
             if (dtype_row_bytes(QDT[d], cols) < 0 || (chunked && QDT[d] == DT_Q4_K)) continue;
             qw t = make_qw(QDT[d], rows, cols);
