@@ -1,5 +1,6 @@
 /* matmul_q_avx512.c - AVX-512 VNNI y = x * W^T for Q8_0 / Q4_0 / Q4_K weights
- * (rows [r0, r1)), read in place in GGUF's block layout.
+ * (rows [r0, r1)), read in place in GGUF's block layout or in the chunked rows
+ * the loader makes of Q8_0/Q4_0 (quant.h; kweight.chunked).
  *
  * Activations are quantized once per call with the same rule as the scalar level
  * (identical int8 values and scales, so results differ from it only by float
@@ -199,8 +200,16 @@ AI void k_q8_0_many(int CH, int R, int T, const uint8_t *w, size_t rb, const uin
     store_acc(R, T, acc, y, ys);
 }
 
-/* Q8_0, one token, chunked rows (quant.h), one row at a time: per chunk its
- * scales (two 16-lane loads), then each pair of blocks one 64-byte load. */
+/* Chunked rows (quant.h), one token: the scales of up to 16 blocks (kb) at d in
+ * each of R rows (stride rb) times the token's block scales dx. */
+AI void chunk_scales(int R, const uint8_t *d, size_t rb, int kb, __m512 dx, __m512 sc[4]) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        sc[r] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << kb) - 1), d + r * rb)), dx);
+}
+
+/* Q8_0, one token, R chunked rows (quant.h) interleaved: per half chunk the
+ * rows' 16 scales, then each pair of blocks one 64-byte load per row. */
 AI void k_q8_0_one_c(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int nb, float *y) {
     __m512 acc[4];
 #pragma GCC unroll 4
@@ -211,10 +220,8 @@ AI void k_q8_0_one_c(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int 
         const uint8_t *ch = w + (size_t)c0 * 34, *qs = ch + 2 * k;
         for (int h = 0; 16 * h < k; h++) {
             int kb = k - 16 * h < 16 ? k - 16 * h : 16;
-            __m512 sc[4], dx = _mm512_load_ps(dxb + c0 + 16 * h);
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++)
-                sc[r] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << kb) - 1), ch + r * rb + 32 * h)), dx);
+            __m512 sc[4];
+            chunk_scales(R, ch + 32 * h, rb, kb, _mm512_load_ps(dxb + c0 + 16 * h), sc);
             for (int kk = 0; 2 * kk < kb; kk++) {
                 const g8 *a = (const g8 *)xq + (c0 + 16 * h) / 2 + kk;
                 __m512i nc = _mm512_load_si512(a->ncorr), aq = _mm512_load_si512(a->q), ix = _mm512_load_si512(pair_idx[kk]);
@@ -325,8 +332,9 @@ AI void k_q4_0_one(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int nb
     for (int r = 0; r < R; r++) y[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
-/* Q4_0, one token, chunked rows (quant.h), one row at a time: per chunk its
- * scales (two 16-lane loads), then each group of 4 blocks one 64-byte load. */
+/* Q4_0, one token, R chunked rows (quant.h) interleaved (rows() gives it one):
+ * per half chunk the rows' 16 scales, then each group of 4 blocks one 64-byte
+ * load per row. */
 AI void k_q4_0_one_c(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int nb, float *y) {
     __m512 acc[4];
 #pragma GCC unroll 4
@@ -338,10 +346,8 @@ AI void k_q4_0_one_c(int R, const uint8_t *w, size_t rb, const uint8_t *xq, int 
         const uint8_t *ch = w + (size_t)c0 * 18, *qs = ch + 2 * k;
         for (int h = 0; 16 * h < k; h++) {
             int kb = k - 16 * h < 16 ? k - 16 * h : 16;
-            __m512 sc[4], dx = _mm512_load_ps(dxb + c0 + 16 * h);
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++)
-                sc[r] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << kb) - 1), ch + r * rb + 32 * h)), dx);
+            __m512 sc[4];
+            chunk_scales(R, ch + 32 * h, rb, kb, _mm512_load_ps(dxb + c0 + 16 * h), sc);
             for (int kk = 0; 4 * kk < kb; kk++) {
                 const g4 *a = (const g4 *)xq + (c0 + 16 * h) / 4 + kk;
                 __m512i nc = _mm512_load_si512(a->ncorr), al = _mm512_load_si512(a->lo), ah = _mm512_load_si512(a->hi);
