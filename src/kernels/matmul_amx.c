@@ -186,24 +186,19 @@ static void panel_unpack(const kweight *w, int r, int nr, int nb, int8_t *wq, fl
     }
     for (int i = 0; i < nr; i++) {
         const uint8_t *p = (const uint8_t *)w->data + (size_t)(r + i) * rb;
-        /* block b's scale and quants: GGUF's layout or the chunked one (quant.h) */
-#define BD(bs) (w->chunked ? p + qchunk_d(b, bs) : p + (size_t)b * (bs))
-#define BQ(bs) (w->chunked ? p + qchunk_qs(b, nb, bs) : p + (size_t)b * (bs) + 2)
         if (w->dt == DT_Q8_0) {
             for (int b = 0; b < nb; b++) {
-                _mm256_storeu_si256((__m256i *)(wq + (size_t)b * 512 + 32 * i), _mm256_loadu_si256((const __m256i *)BQ(34)));
-                ds[16 * b + i] = h2f(BD(34));
+                _mm256_storeu_si256((__m256i *)(wq + (size_t)b * 512 + 32 * i), _mm256_loadu_si256((const __m256i *)(p + qblk_qs(b, nb, 34, w->chunked))));
+                ds[16 * b + i] = h2f(p + qblk_d(b, 34, w->chunked));
             }
         } else if (w->dt == DT_Q4_0) {
             for (int b = 0; b < nb; b++) {
-                __m128i v = _mm_loadu_si128((const __m128i *)BQ(18));
+                __m128i v = _mm_loadu_si128((const __m128i *)(p + qblk_qs(b, nb, 18, w->chunked)));
                 int8_t *o = wq + (size_t)b * 512 + 32 * i;
                 _mm_storeu_si128((__m128i *)o, _mm_sub_epi8(_mm_and_si128(v, m4), e8));
                 _mm_storeu_si128((__m128i *)(o + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), e8));
-                ds[16 * b + i] = h2f(BD(18));
+                ds[16 * b + i] = h2f(p + qblk_d(b, 18, w->chunked));
             }
-#undef BD
-#undef BQ
         } else { /* Q4_K: sub-block j of a super-block = 32 nibbles of chunk j / 2 */
             for (int sb = 0; sb < nb / 8; sb++, p += sizeof(blk_q4_k)) {
                 float d = h2f(p), dmin = h2f(p + 2);

@@ -47,23 +47,13 @@ static void scalar_quantize_act(omnic_dtype dt, const float *x, int cols, void *
     for (int i = 0; i < cols / 32; i++) qa_quantize32(x + 32 * i, &b[i].d, b[i].q, &b[i].s);
 }
 
-/* Block b of a row w of nb blocks of bs bytes: its fp16 scale and its quants,
- * in GGUF's layout or the chunked one (quant.h). */
-static const uint8_t *blk_d(const uint8_t *w, int b, int nb, int bs, int ch) {
-    (void)nb;
-    return w + (ch ? qchunk_d(b, bs) : (size_t)b * (size_t)bs);
-}
-static const uint8_t *blk_qs(const uint8_t *w, int b, int nb, int bs, int ch) {
-    return w + (ch ? qchunk_qs(b, nb, bs) : (size_t)b * (size_t)bs + 2);
-}
-
 static float dot_q8_0(const uint8_t *w, const qa_block *a, int nb, int ch) {
     float acc = 0.f;
     for (int b = 0; b < nb; b++) {
-        const int8_t *q = (const int8_t *)blk_qs(w, b, nb, sizeof(blk_q8_0), ch);
+        const int8_t *q = (const int8_t *)(w + qblk_qs(b, nb, sizeof(blk_q8_0), ch));
         int32_t s = 0;
         for (int i = 0; i < 32; i++) s += q[i] * a[b].q[i];
-        acc += q_ld_f16(blk_d(w, b, nb, sizeof(blk_q8_0), ch)) * a[b].d * (float)s;
+        acc += q_ld_f16(w + qblk_d(b, sizeof(blk_q8_0), ch)) * a[b].d * (float)s;
     }
     return acc;
 }
@@ -71,10 +61,10 @@ static float dot_q8_0(const uint8_t *w, const qa_block *a, int nb, int ch) {
 static float dot_q4_0(const uint8_t *w, const qa_block *a, int nb, int ch) {
     float acc = 0.f;
     for (int b = 0; b < nb; b++) {
-        const uint8_t *q = blk_qs(w, b, nb, sizeof(blk_q4_0), ch);
+        const uint8_t *q = w + qblk_qs(b, nb, sizeof(blk_q4_0), ch);
         int32_t s = 0;
         for (int i = 0; i < 16; i++) s += (q[i] & 0xf) * a[b].q[i] + (q[i] >> 4) * a[b].q[i + 16];
-        acc += q_ld_f16(blk_d(w, b, nb, sizeof(blk_q4_0), ch)) * a[b].d * (float)(s - 8 * a[b].s);
+        acc += q_ld_f16(w + qblk_d(b, sizeof(blk_q4_0), ch)) * a[b].d * (float)(s - 8 * a[b].s);
     }
     return acc;
 }

@@ -244,16 +244,11 @@ int dequant_row_chunked(omnic_dtype dt, const void *in, float *y, int64_t n) {
     if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, n) < 0) return -1;
     int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = (int)(n / 32);
     const uint8_t *p = in;
+    uint8_t blk[sizeof(blk_q8_0)]; /* block b gathered back into GGUF's layout */
     for (int b = 0; b < nb; b++, y += 32) {
-        float d = q_ld_f16(p + qchunk_d(b, bs));
-        const uint8_t *q = p + qchunk_qs(b, nb, bs);
-        if (dt == DT_Q8_0)
-            for (int i = 0; i < 32; i++) y[i] = d * (int8_t)q[i];
-        else
-            for (int i = 0; i < 16; i++) {
-                y[i] = d * ((q[i] & 0xf) - 8);
-                y[i + 16] = d * ((q[i] >> 4) - 8);
-            }
+        memcpy(blk, p + qchunk_d(b, bs), 2);
+        memcpy(blk + 2, p + qchunk_qs(b, nb, bs), (size_t)bs - 2);
+        dequant_row(dt, blk, y, 32);
     }
     return 0;
 }

@@ -55,6 +55,10 @@ static inline size_t qchunk_qs(int b, int nb, int bs) {
     int c0 = b & ~(QCHUNK - 1), k = nb - c0 < QCHUNK ? nb - c0 : QCHUNK;
     return (size_t)c0 * (size_t)bs + 2 * (size_t)k + (size_t)(b - c0) * (size_t)(bs - 2);
 }
+/* Offsets in a row of block b's fp16 scale and quants, in GGUF's layout (ch = 0)
+ * or the chunked one (ch = 1). */
+static inline size_t qblk_d(int b, int bs, int ch) { return ch ? qchunk_d(b, bs) : (size_t)b * (size_t)bs; }
+static inline size_t qblk_qs(int b, int nb, int bs, int ch) { return ch ? qchunk_qs(b, nb, bs) : (size_t)b * (size_t)bs + 2; }
 /* GGUF rows -> chunked rows in place (Q8_0, Q4_0; rows of cols values). Returns
  * 0, or -1 for another type or out of memory (nothing changed). */
 int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols);
