@@ -5,6 +5,7 @@
 #include "kernels/kernels.h"
 #include "kernels/matmul_impl.h"
 #include "kernels/ops_avx512.h"
+#include "kernels/quant.h"
 
 static const char *level = NULL;
 matmul_fn k_matmul_rows = matmul_rows_scalar;
@@ -12,6 +13,7 @@ const qmm_level *k_qmm = &qmm_scalar;
 int k_amx_on = 0, k_amx_bf16_on = 0, k_amx_bf16_ok = 0;
 int k_decode_pf = 0;
 int k_bf16_dp_ok = 0, k_bf16_dp_on = 0;
+static int x16_mask = 0; /* 1 << dt of the types whose rows k_layout_for interleaves */
 void (*k_silu_mul)(float *, const float *, int) = k_silu_mul_scalar;
 void (*k_axpy)(float *, const float *, float, int) = k_axpy_scalar;
 float (*k_dot)(const float *, const float *, int) = k_dot_scalar;
@@ -24,6 +26,7 @@ int kernels_force(const char *name) {
         k_amx_on = k_amx_bf16_on = k_amx_bf16_ok = 0;
         k_decode_pf = 0;
         k_bf16_dp_ok = k_bf16_dp_on = 0;
+        x16_mask = 0;
         k_silu_mul = k_silu_mul_scalar;
         k_axpy = k_axpy_scalar;
         k_dot = k_dot_scalar;
@@ -62,6 +65,9 @@ int kernels_force(const char *name) {
         const char *pf = getenv("OMNIC_DECODE_PF");
         k_decode_pf = pf && *pf ? atoi(pf) : __builtin_cpu_is("amd") ? K_DECODE_PF_AMD : 0;
         if (k_decode_pf < 0 || k_decode_pf > (1 << 16)) k_decode_pf = 0;
+        /* Q4_0 rows interleaved by 16 where VNNI does the prefill (with AMX, the
+         * tiles read chunked rows) */
+        x16_mask = k_qmm == &qmm_avx512 && !k_amx_on ? K_X16_DEFAULT : 0;
         k_silu_mul = k_silu_mul_avx512;
         k_axpy = k_axpy_avx512;
         k_dot = k_dot_avx512;
@@ -71,6 +77,13 @@ int kernels_force(const char *name) {
     }
 #endif
     return -1;
+}
+
+int k_layout_for(omnic_dtype dt, int64_t rows) {
+    if (dt != DT_Q8_0 && dt != DT_Q4_0) return KW_GGUF;
+    const char *e = getenv("OMNIC_QX16");
+    int mask = e && *e ? (strcmp(e, "0") ? (1 << DT_Q8_0) | (1 << DT_Q4_0) : 0) : x16_mask;
+    return (mask >> dt & 1) && rows % QX16 == 0 ? KW_X16 : KW_CHUNKED;
 }
 
 const char *kernels_init(void) {

@@ -26,9 +26,16 @@ typedef struct kweight {
     int act_bf16;       /* 1: activations may be rounded to bf16 for this weight (AMX
                          * TDPBF16PS on BF16 weights, as the reference's bf16 autocast
                          * does); set by the media encoders, never by the LLM */
-    int chunked;        /* 1: Q8_0/Q4_0 rows in quant.h's chunked layout (set by
-                         * the loader that repacked them; 0: GGUF's layout) */
+    int layout;         /* how Q8_0/Q4_0 rows lie (quant.h; set by the loader that
+                         * rearranged them): KW_GGUF, KW_CHUNKED or KW_X16 */
 } kweight;
+enum { KW_GGUF = 0, KW_CHUNKED = 1, KW_X16 = 2 };
+/* The layout the selected kernels read fastest for a Q8_0/Q4_0 matrix of `rows`
+ * rows that a loader rearranges in its own copy (KW_GGUF for other types):
+ * KW_X16 for Q4_0 where the VNNI kernels do the prefill (no AMX) and rows % 16
+ * == 0, else KW_CHUNKED. OMNIC_QX16=1 interleaves both types whatever the CPU,
+ * OMNIC_QX16=0 neither. */
+int k_layout_for(omnic_dtype dt, int64_t rows);
 
 /* Select implementations for this CPU (idempotent; called by omnic_model_open).
  * Returns the name of the chosen level ("avx512", "scalar"). */

@@ -188,16 +188,16 @@ static void panel_unpack(const kweight *w, int r, int nr, int nb, int8_t *wq, fl
         const uint8_t *p = (const uint8_t *)w->data + (size_t)(r + i) * rb;
         if (w->dt == DT_Q8_0) {
             for (int b = 0; b < nb; b++) {
-                _mm256_storeu_si256((__m256i *)(wq + (size_t)b * 512 + 32 * i), _mm256_loadu_si256((const __m256i *)(p + qblk_qs(b, nb, 34, w->chunked))));
-                ds[16 * b + i] = h2f(p + qblk_d(b, 34, w->chunked));
+                _mm256_storeu_si256((__m256i *)(wq + (size_t)b * 512 + 32 * i), _mm256_loadu_si256((const __m256i *)(p + qblk_qs(b, nb, 34, w->layout == KW_CHUNKED))));
+                ds[16 * b + i] = h2f(p + qblk_d(b, 34, w->layout == KW_CHUNKED));
             }
         } else if (w->dt == DT_Q4_0) {
             for (int b = 0; b < nb; b++) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(p + qblk_qs(b, nb, 18, w->chunked)));
+                __m128i v = _mm_loadu_si128((const __m128i *)(p + qblk_qs(b, nb, 18, w->layout == KW_CHUNKED)));
                 int8_t *o = wq + (size_t)b * 512 + 32 * i;
                 _mm_storeu_si128((__m128i *)o, _mm_sub_epi8(_mm_and_si128(v, m4), e8));
                 _mm_storeu_si128((__m128i *)(o + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), e8));
-                ds[16 * b + i] = h2f(p + qblk_d(b, 18, w->chunked));
+                ds[16 * b + i] = h2f(p + qblk_d(b, 18, w->layout == KW_CHUNKED));
             }
         } else { /* Q4_K: sub-block j of a super-block = 32 nibbles of chunk j / 2 */
             for (int sb = 0; sb < nb / 8; sb++, p += sizeof(blk_q4_k)) {
@@ -375,7 +375,8 @@ static void mm_worker(void *arg, int ith, int nth) {
 
 int k_matmul_q_amx(omnic_pool *pool, const kweight *w, const float *x, int n, float *y) {
     if (!amx_available() || n <= 0 || w->cols <= 0 || w->cols % 32 ||
-        (w->dt != DT_Q8_0 && w->dt != DT_Q4_0 && w->dt != DT_Q4_K) || dtype_row_bytes(w->dt, w->cols) < 0)
+        (w->dt != DT_Q8_0 && w->dt != DT_Q4_0 && w->dt != DT_Q4_K) || dtype_row_bytes(w->dt, w->cols) < 0 ||
+        w->layout == KW_X16) /* interleaved rows: the VNNI kernels read those */
         return -1;
     int nb = w->cols / 32, ntiles = (n + 15) / 16;
     void *buf = tls_buf(0, act_size(ntiles, nb));

@@ -33,15 +33,17 @@ extern matmul_fn k_matmul_rows;
  * overrides (0: the 4-row mode). */
 extern int k_decode_pf;
 #define K_DECODE_PF_AMD 16384
+/* Types (1 << dt) interleaved by 16 rows by default where k_layout_for picks X16. */
+#define K_X16_DEFAULT ((1 << DT_Q8_0) | (1 << DT_Q4_0))
 
 /* Block-quantized weights (Q8_0, Q4_0, Q4_K; matmul_q*.c). k_matmul first
  * quantizes each activation row to int8 per 32-value block (scale max|x| / 127,
  * round half to even; the same values at every level) into a layout private to
- * the level, act_bytes(dt, cols) bytes per row, then runs rows() over row ranges
- * of W (xq_stride: bytes between activation rows). */
+ * the level and to W's type and row layout, act_bytes(W) bytes per row, then runs
+ * rows() over row ranges of W (xq_stride: bytes between activation rows). */
 typedef struct qmm_level {
-    size_t (*act_bytes)(omnic_dtype dt, int cols);
-    void (*quantize_act)(omnic_dtype dt, const float *x, int cols, void *out);
+    size_t (*act_bytes)(const kweight *w);
+    void (*quantize_act)(const kweight *w, const float *x, void *out);
     void (*rows)(const kweight *w, const void *xq, size_t xq_stride, int n, float *y, int r0, int r1);
 } qmm_level;
 extern const qmm_level qmm_scalar, qmm_avx512;

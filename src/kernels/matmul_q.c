@@ -36,35 +36,48 @@ void qa_quantize32(const float *x, float *d_out, int8_t *q, int32_t *s) {
     *s = sum;
 }
 
-static size_t scalar_act_bytes(omnic_dtype dt, int cols) {
-    (void)dt;
-    return (size_t)(cols / 32) * sizeof(qa_block);
-}
+static size_t scalar_act_bytes(const kweight *w) { return (size_t)(w->cols / 32) * sizeof(qa_block); }
 
-static void scalar_quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
-    (void)dt;
+static void scalar_quantize_act(const kweight *w, const float *x, void *out) {
     qa_block *b = out;
-    for (int i = 0; i < cols / 32; i++) qa_quantize32(x + 32 * i, &b[i].d, b[i].q, &b[i].s);
+    for (int i = 0; i < w->cols / 32; i++) qa_quantize32(x + 32 * i, &b[i].d, b[i].q, &b[i].s);
 }
 
-static float dot_q8_0(const uint8_t *w, const qa_block *a, int nb, int ch) {
+/* Block b of row r: its fp16 scale and its quant bytes gathered in GGUF's order
+ * (q[bs - 2]), in any of the layouts (kweight.layout). */
+static const uint8_t *blk_of(const kweight *w, int r, int b, int bs, uint8_t *q) {
+    size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols);
+    int nb = w->cols / 32;
+    const uint8_t *row = (const uint8_t *)w->data + (size_t)r * rb;
+    if (w->layout == KW_X16) {
+        const uint8_t *g = row - (size_t)(r % QX16) * rb;
+        for (int i = 0; i < bs - 2; i += 4) memcpy(q + i, g + qx16_q(b, nb, bs, r % QX16, i), 4);
+        return g + qx16_d(b, bs) + 2 * (r % QX16);
+    }
+    memcpy(q, row + qblk_qs(b, nb, bs, w->layout == KW_CHUNKED), (size_t)bs - 2);
+    return row + qblk_d(b, bs, w->layout == KW_CHUNKED);
+}
+
+static float dot_q8_0(const kweight *w, int r, const qa_block *a, int nb) {
     float acc = 0.f;
+    int8_t q[32];
     for (int b = 0; b < nb; b++) {
-        const int8_t *q = (const int8_t *)(w + qblk_qs(b, nb, sizeof(blk_q8_0), ch));
+        const uint8_t *d = blk_of(w, r, b, sizeof(blk_q8_0), (uint8_t *)q);
         int32_t s = 0;
         for (int i = 0; i < 32; i++) s += q[i] * a[b].q[i];
-        acc += q_ld_f16(w + qblk_d(b, sizeof(blk_q8_0), ch)) * a[b].d * (float)s;
+        acc += q_ld_f16(d) * a[b].d * (float)s;
     }
     return acc;
 }
 
-static float dot_q4_0(const uint8_t *w, const qa_block *a, int nb, int ch) {
+static float dot_q4_0(const kweight *w, int r, const qa_block *a, int nb) {
     float acc = 0.f;
+    uint8_t q[16];
     for (int b = 0; b < nb; b++) {
-        const uint8_t *q = w + qblk_qs(b, nb, sizeof(blk_q4_0), ch);
+        const uint8_t *d = blk_of(w, r, b, sizeof(blk_q4_0), q);
         int32_t s = 0;
         for (int i = 0; i < 16; i++) s += (q[i] & 0xf) * a[b].q[i] + (q[i] >> 4) * a[b].q[i + 16];
-        acc += q_ld_f16(w + qblk_d(b, sizeof(blk_q4_0), ch)) * a[b].d * (float)(s - 8 * a[b].s);
+        acc += q_ld_f16(d) * a[b].d * (float)(s - 8 * a[b].s);
     }
     return acc;
 }
@@ -94,8 +107,8 @@ static void scalar_rows(const kweight *w, const void *xq, size_t xs, int n, floa
             const qa_block *a = (const qa_block *)((const char *)xq + (size_t)t * xs);
             float v = 0.f;
             switch (w->dt) {
-            case DT_Q8_0: v = dot_q8_0(wr, a, nb, w->chunked); break;
-            case DT_Q4_0: v = dot_q4_0(wr, a, nb, w->chunked); break;
+            case DT_Q8_0: v = dot_q8_0(w, r, a, nb); break;
+            case DT_Q4_0: v = dot_q4_0(w, r, a, nb); break;
             case DT_Q4_K: v = dot_q4_k(wr, a, w->cols / QK_K); break;
             default: break;
             }
@@ -153,7 +166,7 @@ static void quant_worker(void *arg, int ith, int nth) {
     int lo, hi;
     omnic_split(j->n, 1, ith, nth, &lo, &hi);
     for (int t = lo; t < hi; t++)
-        j->lv->quantize_act(j->w->dt, j->x + (size_t)t * j->w->cols, j->w->cols, (char *)j->xq + (size_t)t * j->xs);
+        j->lv->quantize_act(j->w, j->x + (size_t)t * j->w->cols, (char *)j->xq + (size_t)t * j->xs);
 }
 
 static void qmm_worker(void *arg, int ith, int nth) {
@@ -171,7 +184,7 @@ void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float
         return;
     }
     if (k_amx_on && n >= K_AMX_MIN_N(w->dt) && k_matmul_q_amx(pool, w, x, n, y) == 0) return;
-    size_t xs = (lv->act_bytes(w->dt, w->cols) + 63) & ~(size_t)63;
+    size_t xs = (lv->act_bytes(w) + 63) & ~(size_t)63;
     void *xq = get_buf(xs * (size_t)n);
     if (!xq) { /* out of memory: fall back to the float path */
         matmul_rows_scalar(w, x, n, y, 0, w->rows);

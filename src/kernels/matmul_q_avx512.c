@@ -22,6 +22,10 @@
  *    one 8-lane multiply-subtract of dmin*m against dx*s.
  * Each int32 lane is converted to float and scaled per block (the blocks' scales
  * differ, so the integer sums cannot run longer than a block).
+ * Rows interleaved by 16 (KW_X16, quant.h) take their own kernel, k_x16: a lane
+ * per row, each token's 4 activations of a position broadcast to all 16 lanes
+ * (the activations stay in plain blocks, gx), 8 vpdpbusd per block, then one
+ * convert and one multiply-add per token and block for 16 rows at once.
  * Tiles of R = 4 (or 1) weight rows x T <= 6 tokens: each weight vector is
  * loaded and unpacked once per tile and reused across its T tokens; decode
  * (n = 1) streams 4 rows at a time, or one (k_decode_pf), each weight byte read
@@ -65,6 +69,9 @@ AI float h2f(const uint8_t *p) {
 typedef struct { int8_t q[64]; int32_t ncorr[16]; float dx[16]; } g8; /* Q8_0; a row's groups are followed by its block scales */
 typedef struct { int8_t lo[64], hi[64]; int32_t ncorr[16]; float dx[16]; } g4;     /* Q4_0 */
 typedef struct { int8_t q[256]; float dx[4][16]; float ds[16]; } gk;              /* Q4_K */
+/* KW_X16 rows, per block: d, the negated offset correction (Q4_0: -8 sum q; Q8_0,
+ * whose weights the kernel makes unsigned: -128 sum q) and the 32 int8 as 8 dwords */
+typedef struct { float d; int32_t nc; int32_t q4[8]; } gx;
 _Static_assert(sizeof(g8) % 64 == 0 && sizeof(g4) % 64 == 0 && sizeof(gk) % 64 == 0, "64-byte groups");
 
 /* Block b of a row of nb blocks (zeros past the end). */
@@ -77,7 +84,10 @@ AI float qblock_at(const float *x, int b, int nb, int8_t *q, int32_t *s) {
     return qblock(x + 32 * b, q, s);
 }
 
-static size_t act_bytes(omnic_dtype dt, int cols) {
+static size_t act_bytes(const kweight *w) {
+    omnic_dtype dt = w->dt;
+    int cols = w->cols;
+    if (w->layout == KW_X16 && (dt == DT_Q8_0 || dt == DT_Q4_0)) return (size_t)(cols / 32) * sizeof(gx);
     switch (dt) {
     case DT_Q8_0: return (size_t)((cols + 63) / 64) * sizeof(g8) + (size_t)((cols / 32 + 15) / 16 * 16) * 4;
     case DT_Q4_0: return (size_t)((cols + 127) / 128) * sizeof(g4) + (size_t)((cols / 32 + 15) / 16 * 16) * 4;
@@ -86,11 +96,19 @@ static size_t act_bytes(omnic_dtype dt, int cols) {
     }
 }
 
-static void quantize_act(omnic_dtype dt, const float *x, int cols, void *out) {
-    int nb = cols / 32;
+static void quantize_act(const kweight *w, const float *x, void *out) {
+    omnic_dtype dt = w->dt;
+    int cols = w->cols, nb = cols / 32;
     int8_t q[32];
     int32_t s;
-    if (dt == DT_Q8_0) {
+    if (w->layout == KW_X16 && (dt == DT_Q8_0 || dt == DT_Q4_0)) {
+        gx *g = out;
+        for (int b = 0; b < nb; b++, g++) {
+            g->d = qblock(x + 32 * b, q, &s);
+            g->nc = (dt == DT_Q8_0 ? -128 : -8) * s;
+            memcpy(g->q4, q, 32);
+        }
+    } else if (dt == DT_Q8_0) {
         g8 *g = out;
         float *dxb = (float *)(g + (nb + 1) / 2);
         for (int gi = 0; gi < (nb + 1) / 2; gi++, g++) {
@@ -539,6 +557,82 @@ AI void k_q4_k(int CH, int R, int T, const uint8_t *w, size_t rb, const uint8_t 
     store_acc(R, T, acc, y, ys);
 }
 
+/* 16 interleaved rows (one group at g, quant.h) x T <= 8 tokens; y[t * ys + j]
+ * for row j. Q8: Q8_0 (8 vectors of signed bytes per block, made unsigned with
+ * one xor) or Q4_0 (4 vectors of nibble pairs). pf: prefetch the lines at the
+ * same offsets from pf (the next group, or the stream ahead in decode), or NULL. */
+#define X16_TMAX 8
+AI void k_x16(int Q8, int T, const uint8_t *g, const uint8_t *pf, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) {
+    const int bs = Q8 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0);
+    __m512 acc[X16_TMAX];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f), x80 = _mm512_set1_epi8((char)0x80);
+    for (int b = 0; b < nb; b++) {
+        if (pf && !(b & 1))
+            for (int l = 0; l < bs / 2; l++) _mm_prefetch((const char *)pf + qx16_d(b, bs) + 64 * l, _MM_HINT_T0);
+        __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + qx16_d(b, bs))));
+        const uint8_t *q = g + qx16_qs(b, nb, bs);
+        __m512i wv[8]; /* wv[k] meets the activations' dword k */
+        if (Q8) {
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) wv[k] = _mm512_xor_si512(_mm512_loadu_si512(q + 64 * k), x80);
+        } else {
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                __m512i v = _mm512_loadu_si512(q + 64 * k);
+                wv[k] = _mm512_and_si512(v, m4);
+                wv[4 + k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            }
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < T; t++) {
+            const gx *a = (const gx *)(xq + (size_t)t * xs) + b;
+            __m512i i = _mm512_set1_epi32(a->nc);
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) i = _mm512_dpbusd_epi32(i, wv[k], _mm512_set1_epi32(a->q4[k]));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(ws, _mm512_set1_ps(a->d)), acc[t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (size_t)t * ys, acc[t]);
+}
+typedef void (*x16_fn)(const uint8_t *, const uint8_t *, const uint8_t *, size_t, int, float *, size_t);
+#define X16_FN(Q8, T)                                                                                                  \
+    static void k_x16_##Q8##_##T(const uint8_t *g, const uint8_t *pf, const uint8_t *xq, size_t xs, int nb, float *y, \
+                                 size_t ys) {                                                                         \
+        k_x16(Q8, T, g, pf, xq, xs, nb, y, ys);                                                                       \
+    }
+#define X16_SET(Q8) X16_FN(Q8, 1) X16_FN(Q8, 2) X16_FN(Q8, 3) X16_FN(Q8, 4) X16_FN(Q8, 5) X16_FN(Q8, 6) X16_FN(Q8, 7) X16_FN(Q8, 8)
+X16_SET(0)
+X16_SET(1)
+#define X16_TAB(Q8) {k_x16_##Q8##_1, k_x16_##Q8##_2, k_x16_##Q8##_3, k_x16_##Q8##_4, k_x16_##Q8##_5, k_x16_##Q8##_6, k_x16_##Q8##_7, k_x16_##Q8##_8}
+static const x16_fn x16_tab[2][X16_TMAX] = {X16_TAB(0), X16_TAB(1)}; /* [Q8_0][tokens - 1] */
+
+/* Rows [r0, r1) of interleaved groups: group by group, tiles of up to 8 tokens;
+ * the first tile prefetches the next group (decode: the stream k_decode_pf
+ * ahead). A group only partly inside [r0, r1) goes through a local buffer. */
+static void rows_x16(const kweight *w, const void *xq, size_t xs, int n, float *y, int r0, int r1) {
+    size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols), gsz = QX16 * rb;
+    int nb = w->cols / 32, q8 = w->dt == DT_Q8_0;
+    size_t dist = n == 1 ? (k_decode_pf ? (size_t)k_decode_pf : K_DECODE_PF_CHUNK) : gsz;
+    float part[X16_TMAX * QX16];
+    for (int g0 = r0 / QX16 * QX16; g0 < r1; g0 += QX16) {
+        const uint8_t *g = (const uint8_t *)w->data + (size_t)g0 * rb;
+        int lo = g0 < r0 ? r0 - g0 : 0, hi = r1 - g0 < QX16 ? r1 - g0 : QX16;
+        for (int t = 0; t < n; t += X16_TMAX) {
+            int T = n - t < X16_TMAX ? n - t : X16_TMAX;
+            const uint8_t *x = (const uint8_t *)xq + (size_t)t * xs;
+            float *yt = y + (size_t)t * w->rows + g0;
+            if (lo == 0 && hi == QX16) x16_tab[q8][T - 1](g, t == 0 ? g + dist : NULL, x, xs, nb, yt, (size_t)w->rows);
+            else {
+                x16_tab[q8][T - 1](g, NULL, x, xs, nb, part, QX16);
+                for (int u = 0; u < T; u++) memcpy(yt + (size_t)u * w->rows + lo, part + u * QX16 + lo, (size_t)(hi - lo) * 4);
+            }
+        }
+    }
+}
+
 typedef void (*qk_fn)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t);
 #define QK_FN(K, CH, R, T)                                                                                          \
     static void K##_c##CH##_##R##x##T(const uint8_t *w, size_t rb, const uint8_t *xq, size_t xs, int nb, float *y, \
@@ -563,9 +657,13 @@ static const qk_fn qk_tab[2][3][2][6] = {{QK_TAB(k_q8_0, 0), QK_TAB(k_q4_0, 0), 
 static void rows(const kweight *w, const void *xq, size_t xs, int n, float *y, int r0, int r1) {
     int ti = w->dt == DT_Q8_0 ? 0 : w->dt == DT_Q4_0 ? 1 : w->dt == DT_Q4_K ? 2 : -1;
     if (ti < 0 || n <= 0) return;
+    if (w->layout == KW_X16 && ti < 2) {
+        rows_x16(w, xq, xs, n, y, r0, r1);
+        return;
+    }
     size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols);
     int nb = ti == 2 ? w->cols / QK_K : w->cols / 32;
-    int ch = w->chunked && ti < 2;
+    int ch = w->layout == KW_CHUNKED && ti < 2;
     /* decode: one linear stream per thread (matmul_impl.h) where k_decode_pf asks
      * for it and for chunked Q4_0 always; 4 interleaved rows otherwise (chunked
      * Q8_0 on the Intel VM: 8B decode 3.1-3.3 t/s with 4 rows, 2.7-2.8 with one;

@@ -252,3 +252,36 @@ int dequant_row_chunked(omnic_dtype dt, const void *in, float *y, int64_t n) {
     }
     return 0;
 }
+
+int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
+    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, cols) < 0 || rows % QX16) return -1;
+    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = cols / 32;
+    size_t rb = (size_t)nb * (size_t)bs, gb = QX16 * rb;
+    uint8_t *tmp = malloc(gb ? gb : 1);
+    if (!tmp) return -1;
+    for (int64_t r = 0; r < rows; r += QX16) {
+        uint8_t *g = (uint8_t *)data + (size_t)r * rb;
+        memcpy(tmp, g, gb);
+        for (int j = 0; j < QX16; j++)
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *src = tmp + (size_t)j * rb + (size_t)b * bs;
+                memcpy(g + qx16_d(b, bs) + 2 * j, src, 2);
+                for (int i = 0; i < bs - 2; i += 4) memcpy(g + qx16_q(b, nb, bs, j, i), src + 2 + i, 4);
+            }
+    }
+    free(tmp);
+    return 0;
+}
+
+int dequant_row_x16(omnic_dtype dt, const void *group, int j, float *y, int64_t n) {
+    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, n) < 0 || j < 0 || j >= QX16) return -1;
+    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = (int)(n / 32);
+    const uint8_t *p = group;
+    uint8_t blk[sizeof(blk_q8_0)]; /* block b of row j gathered back into GGUF's layout */
+    for (int b = 0; b < nb; b++, y += 32) {
+        memcpy(blk, p + qx16_d(b, bs) + 2 * j, 2);
+        for (int i = 0; i < bs - 2; i += 4) memcpy(blk + 2 + i, p + qx16_q(b, nb, bs, j, i), 4);
+        dequant_row(dt, blk, y, 32);
+    }
+    return 0;
+}

@@ -59,6 +59,33 @@ static inline size_t qchunk_qs(int b, int nb, int bs) {
  * or the chunked one (ch = 1). */
 static inline size_t qblk_d(int b, int bs, int ch) { return ch ? qchunk_d(b, bs) : (size_t)b * (size_t)bs; }
 static inline size_t qblk_qs(int b, int nb, int bs, int ch) { return ch ? qchunk_qs(b, nb, bs) : (size_t)b * (size_t)bs + 2; }
+/* Rows interleaved by 16 (kweight.layout KW_X16): the loader's layout for Q4_0
+ * matrices where the AVX-512 VNNI kernels do their prefill (no AMX). Rows come in
+ * groups of QX16 (rows % 16 == 0), each 16 row-bytes long. A group holds its
+ * blocks in pairs (2p, 2p + 1): the 16 rows' fp16 scales of block 2p, those of
+ * block 2p + 1 (64 bytes), then each block's quants as (bs - 2) / 4 vectors of
+ * 64 bytes, vector k holding row j's quant bytes 4k..4k+3 at bytes 4j..4j+3 (for
+ * Q4_0 the nibbles of elements 4k..4k+3 and 16+4k..16+4k+3). A last unpaired
+ * block has its 32 bytes of scales, then its quants. Same bytes per group as
+ * GGUF. One 64-byte load then serves 16 rows x 4 (or 8) values, meeting each
+ * token's 4 activations of that position broadcast to all lanes (one vpdpbusd),
+ * and a vector of 16 rows' results needs no horizontal sum. */
+#define QX16 16
+static inline size_t qx16_d(int b, int bs) { return (size_t)(b >> 1) * 32 * (size_t)bs + 32 * (size_t)(b & 1); }
+static inline size_t qx16_qs(int b, int nb, int bs) {
+    size_t p = (size_t)(b >> 1) * 32 * (size_t)bs;
+    return (b & 1) ? p + 64 + 16 * (size_t)(bs - 2) : p + (b + 1 < nb ? 64 : 32);
+}
+/* Quant byte i of block b of the group's row j. */
+static inline size_t qx16_q(int b, int nb, int bs, int j, int i) {
+    return qx16_qs(b, nb, bs) + 64 * (size_t)(i >> 2) + 4 * (size_t)j + (size_t)(i & 3);
+}
+/* GGUF rows -> rows interleaved by 16 in place (Q8_0, Q4_0; rows % 16 == 0).
+ * Returns 0, or -1 for another type, rows not a multiple of 16 or out of memory
+ * (nothing changed). */
+int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols);
+/* dequant_row for row j (0..15) of the interleaved group at `group`. */
+int dequant_row_x16(omnic_dtype dt, const void *group, int j, float *y, int64_t n);
 /* GGUF rows -> chunked rows in place (Q8_0, Q4_0; rows of cols values). Returns
  * 0, or -1 for another type or out of memory (nothing changed). */
 int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols);

@@ -134,9 +134,11 @@ static int get_mat(ctx *c, const char *name, int rows, int cols, int heads, kwei
     /* decode streams these rows linearly in the chunked layout (quant.h): the
      * file's bytes are rearranged where they lie, or in the owned copy above */
     if ((t->dt == DT_Q8_0 || t->dt == DT_Q4_0) && c->chunk && (heads > 0 || c->inplace)) {
-        if (quant_chunk_rows((omnic_dtype)t->dt, (void *)out->data, rows, cols))
+        int lay = k_layout_for((omnic_dtype)t->dt, rows);
+        if (lay == KW_X16 ? quant_x16_rows((omnic_dtype)t->dt, (void *)out->data, rows, cols)
+                          : quant_chunk_rows((omnic_dtype)t->dt, (void *)out->data, rows, cols))
             return omnic_err(OMNIC_ENOMEM, "out of memory rearranging tensor '%s'", name);
-        out->chunked = 1;
+        out->layout = lay;
     }
     return OMNIC_OK;
 }

@@ -450,13 +450,20 @@ def greedy_case(tmp):
 
 
 def chunk_case(paths, prompt, seq, tmp):
-    """Q8_0/Q4_0 held in memory are rearranged into chunked rows at load
-    (src/kernels/quant.h): logits and a greedy decode must match GGUF's layout
-    (an mmap'ed file, or OMNIC_QCHUNK=0), at both kernel levels."""
-    layouts = {"chunked": {"OMNIC_MMAP": "0"}, "gguf-copy": {"OMNIC_MMAP": "0", "OMNIC_QCHUNK": "0"},
-               "gguf-mmap": {"OMNIC_MMAP": "1"}}
+    """Q8_0/Q4_0 held in memory are rearranged at load into chunked rows or rows
+    interleaved by 16 (src/kernels/quant.h): logits and a greedy decode must match
+    GGUF's layout (an mmap'ed file, or OMNIC_QCHUNK=0). The scalar level reads
+    every layout with the same arithmetic (bit-identical); at the AVX-512 level
+    the chunked rows share the GGUF kernels' arithmetic (identical), while the
+    interleaved rows have their own kernel (k_x16: another summation order, and
+    int8 activation rounding amplifies such differences through a random model),
+    so those logits are held to the scalar reference within 1e-2, the distance
+    the GGUF-layout AVX-512 kernels themselves show here (0.5-1 %)."""
+    layouts = {"chunked": {"OMNIC_MMAP": "0", "OMNIC_QX16": "0"}, "x16": {"OMNIC_MMAP": "0", "OMNIC_QX16": "1"},
+               "gguf-copy": {"OMNIC_MMAP": "0", "OMNIC_QCHUNK": "0"}, "gguf-mmap": {"OMNIC_MMAP": "1", "OMNIC_QCHUNK": "0"}}
     for qt in ("q8_0", "q4_0"):
-        for simd in ("avx512", "scalar"):
+        ref = None
+        for simd in ("scalar", "avx512"):
             case = "chunked/%s/%s" % (qt, simd)
             try:
                 lg, ids = {}, {}
@@ -467,10 +474,20 @@ def chunk_case(paths, prompt, seq, tmp):
                                "--print-ids", "--ignore-eos"], env=env).stdout.strip()
                     ids[name] = out
                 scale = np.abs(lg["gguf-mmap"]).max()
-                rel = max(float(np.abs(lg[n] - lg["gguf-mmap"]).max() / scale) for n in lg)
-                same = len(set(ids.values())) == 1
-                report(case, rel <= 1e-5 and same and len(ids["chunked"].split(",")) == 48,
-                       "logits vs GGUF layout rel %.2e (bound 1e-05); 48 greedy ids identical across layouts: %s" % (rel, same))
+                if simd == "scalar":
+                    ref = lg["gguf-mmap"]
+                own = [n for n in lg if simd == "scalar" or n != "x16"]
+                rel = max(float(np.abs(lg[n] - lg["gguf-mmap"]).max() / scale) for n in own)
+                same = len(set(ids[n] for n in own)) == 1
+                msg = "logits vs GGUF layout rel %.2e (bound 1e-05); 48 greedy ids identical across layouts %s: %s" % (
+                    rel, "/".join(own), same)
+                ok = rel <= 1e-5 and same and all(len(ids[n].split(",")) == 48 for n in ids)
+                if simd != "scalar":
+                    rx = float(np.abs(lg["x16"] - ref).max() / scale) if ref is not None else float("inf")
+                    rg = float(np.abs(lg["gguf-mmap"] - ref).max() / scale) if ref is not None else float("inf")
+                    ok = ok and rx <= 1e-2
+                    msg += "; x16 vs scalar rel %.2e (bound 1e-02; GGUF layout vs scalar %.2e)" % (rx, rg)
+                report(case, ok, msg)
             except CaseFail as e:
                 report(case, False, str(e))
 

@@ -262,6 +262,65 @@ static void test_chunk_layout(void **st) {
     assert_int_equal(quant_chunk_rows(DT_Q8_0, k4, 1, 33), -1);
 }
 
+/* Rows interleaved by 16 (quant.h) by hand: walking a group's block pairs as
+ * documented finds every row's scale and quant bytes where qx16_d / qx16_q say,
+ * with odd block counts (an unpaired last block); dequant_row_x16 equals GGUF's
+ * row by row; Q4_K and row counts that are not a multiple of 16 are refused. */
+static void test_x16_layout(void **st) {
+    (void)st;
+    static const int colss[] = {32, 64, 96, 1056, 2080};
+    for (int d = 0; d < 2; d++)
+        for (size_t ci = 0; ci < sizeof colss / sizeof *colss; ci++) {
+            omnic_dtype dt = d ? DT_Q4_0 : DT_Q8_0;
+            int cols = colss[ci], nb = cols / 32, rows = 32, bs = d ? 18 : 34;
+            size_t rb = (size_t)dtype_row_bytes(dt, cols);
+            uint8_t *g = malloc(rb * rows), *c = malloc(rb * rows);
+            for (size_t i = 0; i < rb * rows; i++) g[i] = (uint8_t)(i * 131 + 7);
+            for (int r = 0; r < rows; r++) /* finite fp16 scales */
+                for (int b = 0; b < nb; b++) g[r * rb + (size_t)b * bs + 1] &= 0x3b;
+            memcpy(c, g, rb * rows);
+            assert_int_equal(quant_x16_rows(dt, c, rows, cols), 0);
+            for (int g0 = 0; g0 < rows; g0 += 16) {
+                const uint8_t *grp = c + (size_t)g0 * rb;
+                size_t pos = 0;
+                for (int b0 = 0; b0 < nb; b0 += 2) {
+                    int k = nb - b0 < 2 ? 1 : 2; /* blocks in this pair */
+                    for (int u = 0; u < k; u++)
+                        for (int j = 0; j < 16; j++) {
+                            assert_int_equal(qx16_d(b0 + u, bs) + 2 * (size_t)j, pos + 32 * (size_t)u + 2 * (size_t)j);
+                            assert_memory_equal(grp + pos + 32 * u + 2 * j, g + (size_t)(g0 + j) * rb + (size_t)(b0 + u) * bs, 2);
+                        }
+                    pos += 32 * (size_t)k;
+                    for (int u = 0; u < k; u++)
+                        for (int v = 0; v < (bs - 2) / 4; v++, pos += 64)
+                            for (int j = 0; j < 16; j++)
+                                for (int e = 0; e < 4; e++) {
+                                    assert_int_equal(qx16_q(b0 + u, nb, bs, j, 4 * v + e), pos + 4 * (size_t)j + (size_t)e);
+                                    assert_int_equal(grp[pos + 4 * j + e], g[(size_t)(g0 + j) * rb + (size_t)(b0 + u) * bs + 2 + 4 * v + e]);
+                                }
+                }
+                assert_int_equal(pos, 16 * rb);
+                float *a = malloc((size_t)cols * 4), *b = malloc((size_t)cols * 4);
+                for (int j = 0; j < 16; j++) {
+                    assert_int_equal(dequant_row(dt, g + (size_t)(g0 + j) * rb, a, cols), 0);
+                    assert_int_equal(dequant_row_x16(dt, grp, j, b, cols), 0);
+                    assert_memory_equal(a, b, (size_t)cols * 4);
+                }
+                assert_int_equal(dequant_row_x16(dt, grp, 16, b, cols), -1);
+                free(a);
+                free(b);
+            }
+            memcpy(c, g, rb * rows);
+            assert_int_equal(quant_x16_rows(dt, c, 24, cols), -1);
+            assert_memory_equal(c, g, rb * rows);
+            free(g);
+            free(c);
+        }
+    uint8_t k4[16 * 144] = {1, 2, 3};
+    assert_int_equal(quant_x16_rows(DT_Q4_K, k4, 16, 256), -1);
+    assert_int_equal(k4[0] + k4[1] + k4[2], 6);
+}
+
 /* A random quantized weight [rows][cols] and its exact dequantized values. */
 typedef struct { kweight w; void *data; float *deq; } qw;
 
@@ -289,9 +348,9 @@ static float *rand_x(size_t n) {
 
 /* Quantize activations with a level and run its rows kernel over [r0, r1). */
 static void run_level(const qmm_level *lv, const kweight *w, const float *x, int n, float *y, int r0, int r1) {
-    size_t xs = (lv->act_bytes(w->dt, w->cols) + 63) & ~(size_t)63;
+    size_t xs = (lv->act_bytes(w) + 63) & ~(size_t)63;
     void *xq = aligned_alloc(64, xs * n);
-    for (int t = 0; t < n; t++) lv->quantize_act(w->dt, x + (size_t)t * w->cols, w->cols, (char *)xq + xs * t);
+    for (int t = 0; t < n; t++) lv->quantize_act(w, x + (size_t)t * w->cols, (char *)xq + xs * t);
     lv->rows(w, xq, xs, n, y, r0, r1);
     free(xq);
 }
@@ -347,16 +406,18 @@ static void test_avx512_vs_scalar(void **st) {
     }
     static const int shapes[][2] = {{1, 32}, {3, 64}, {5, 96}, {4, 160}, {7, 224}, {13, 256}, {6, 288}, {9, 512},
                                     {17, 800}, {5, 1280}, {2, 2304}, {2, 1056}, {3, 4128}};
-    static const int ns[] = {1, 2, 3, 4, 5, 7, 9};
+    static const int ns[] = {1, 2, 3, 4, 5, 7, 9, 17};
     /* both decode streaming modes (k_decode_pf, matmul_impl.h), on GGUF's row
-     * layout and on the chunked one (quant.h; Q8_0 and Q4_0), against scalar on
-     * GGUF's layout */
+     * layout, the chunked one and rows interleaved by 16 (quant.h; Q8_0 and
+     * Q4_0: there the row counts are rounded up to whole groups and the row
+     * sub-range cuts the first and last), against scalar on GGUF's layout */
     int saved = k_decode_pf;
-    for (int dm = 0; dm < 12; dm++)
+    for (int dm = 0; dm < 18; dm++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-            int d = dm % 3, chunked = dm >= 6;
+            int d = dm % 3, lay = dm / 6 == 2 ? KW_X16 : dm / 6 == 1 ? KW_CHUNKED : KW_GGUF, chunked = lay != KW_GGUF;
             k_decode_pf = (dm / 3) % 2 ? K_DECODE_PF_AMD : 0;
             int rows = shapes[s][0], cols = shapes[s][1];
+            if (lay == KW_X16) rows = (rows + 15) / 16 * 16;
             if (dtype_row_bytes(QDT[d], cols) < 0 || (chunked && QDT[d] == DT_Q4_K)) continue;
             qw t = make_qw(QDT[d], rows, cols);
             kweight wc = t.w;
@@ -365,8 +426,8 @@ static void test_avx512_vs_scalar(void **st) {
                 size_t bytes = (size_t)rows * (size_t)dtype_row_bytes(QDT[d], cols);
                 cdata = malloc(bytes);
                 memcpy(cdata, t.data, bytes);
-                assert_int_equal(quant_chunk_rows(QDT[d], cdata, rows, cols), 0);
-                wc.data = cdata, wc.chunked = 1;
+                assert_int_equal(lay == KW_X16 ? quant_x16_rows(QDT[d], cdata, rows, cols) : quant_chunk_rows(QDT[d], cdata, rows, cols), 0);
+                wc.data = cdata, wc.layout = lay;
             }
             for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
                 int n = ns[k];
@@ -375,7 +436,7 @@ static void test_avx512_vs_scalar(void **st) {
                 for (int i = 0; i < n * rows; i++) ya[i] = yb[i] = 777.f;
                 run_level(&qmm_scalar, &t.w, x, n, yb, r0, r1);
                 run_level(&qmm_avx512, &wc, x, n, ya, r0, r1);
-                if (chunked) { /* scalar reads the chunked rows with the same arithmetic */
+                if (chunked) { /* scalar reads the rearranged rows with the same arithmetic */
                     float *yc = malloc((size_t)n * rows * 4);
                     for (int i = 0; i < n * rows; i++) yc[i] = 777.f;
                     run_level(&qmm_scalar, &wc, x, n, yc, r0, r1);
@@ -449,12 +510,34 @@ static void test_threaded_dispatch(void **st) {
             k_row_to_f32(&t.w, 5, row);
             assert_memory_equal(row, t.deq + 5 * cols, cols * 4);
             if (QDT[d] != DT_Q4_K) { /* the same weight in chunked rows */
+                size_t bytes = (size_t)rows * (size_t)dtype_row_bytes(QDT[d], cols);
+                void *orig = malloc(bytes);
+                memcpy(orig, t.data, bytes);
                 assert_int_equal(quant_chunk_rows(QDT[d], t.data, rows, cols), 0);
-                t.w.chunked = 1;
+                t.w.layout = KW_CHUNKED;
                 k_matmul(pool, &t.w, x, n, y);
                 for (int i = 0; i < n * rows; i++) assert_true(fabsf(y[i] - yr[i]) <= 1e-4f * (1 + fabsf(yr[i])));
                 k_row_to_f32(&t.w, 5, row);
                 assert_memory_equal(row, t.deq + 5 * cols, cols * 4);
+                /* and interleaved by 16: the first 32 of its rows (two groups), the
+                 * pool splitting them on group boundaries */
+                memcpy(t.data, orig, bytes);
+                kweight wx = t.w;
+                wx.rows = 32, wx.layout = KW_X16;
+                assert_int_equal(quant_x16_rows(QDT[d], t.data, 32, cols), 0);
+                for (int i = 0; i < n * rows; i++) y[i] = 777.f;
+                k_matmul(pool, &wx, x, n, y);
+                for (int tt = 0; tt < n; tt++)
+                    for (int r = 0; r < 32; r++) {
+                        float a = y[tt * 32 + r];
+                        run_level(&qmm_scalar, &wx, x + (size_t)tt * cols, 1, yr, r, r + 1);
+                        assert_true(fabsf(a - yr[r]) <= 1e-4f * (1 + fabsf(yr[r])));
+                    }
+                for (int r = 0; r < 32; r += 5) {
+                    k_row_to_f32(&wx, r, row);
+                    assert_memory_equal(row, t.deq + (size_t)r * cols, cols * 4);
+                }
+                free(orig);
             }
             free(x);
             free(y);
@@ -476,6 +559,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_scalar_vs_reference),
         cmocka_unit_test(test_avx512_vs_scalar),   cmocka_unit_test(test_act_same_values),
         cmocka_unit_test(test_threaded_dispatch),  cmocka_unit_test(test_chunk_layout),
+        cmocka_unit_test(test_x16_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
