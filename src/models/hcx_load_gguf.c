@@ -104,6 +104,20 @@ static int is_matmul_dt(int dt) {
     return dt == DT_F32 || dt == DT_F16 || dt == DT_BF16 || dt == DT_Q8_0 || dt == DT_Q4_0 || dt == DT_Q4_K;
 }
 
+/* Rows of a Q8_0/Q4_0 matrix rearranged into layout lay (quant.h) in place,
+ * the pool's threads taking whole 16-row groups each. */
+typedef struct { omnic_dtype dt; uint8_t *data; int rows, cols, lay, failed; } rearr_job;
+
+static void rearr_worker(void *arg, int ith, int nth) {
+    rearr_job *j = arg;
+    int lo, hi;
+    omnic_split(j->rows, QX16, ith, nth, &lo, &hi);
+    if (lo >= hi) return;
+    uint8_t *p = j->data + (size_t)lo * (size_t)dtype_row_bytes(j->dt, j->cols);
+    int rc = j->lay == KW_X16 ? quant_x16_rows(j->dt, p, hi - lo, j->cols) : quant_chunk_rows(j->dt, p, hi - lo, j->cols);
+    if (rc) __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+}
+
 /* A matrix [rows][cols] (GGUF ne = {cols, rows}). heads > 0: un-permute its rows
  * (heads of d = rows / heads rows each) into an owned copy. */
 static int get_mat(ctx *c, const char *name, int rows, int cols, int heads, kweight *out) {
@@ -134,10 +148,13 @@ static int get_mat(ctx *c, const char *name, int rows, int cols, int heads, kwei
     /* decode streams these rows linearly in the chunked layout (quant.h): the
      * file's bytes are rearranged where they lie, or in the owned copy above */
     if ((t->dt == DT_Q8_0 || t->dt == DT_Q4_0) && c->chunk && (heads > 0 || c->inplace)) {
-        int lay = k_layout_for((omnic_dtype)t->dt, rows);
-        if (lay == KW_X16 ? quant_x16_rows((omnic_dtype)t->dt, (void *)out->data, rows, cols)
-                          : quant_chunk_rows((omnic_dtype)t->dt, (void *)out->data, rows, cols))
-            return omnic_err(OMNIC_ENOMEM, "out of memory rearranging tensor '%s'", name);
+        rearr_job j = {(omnic_dtype)t->dt, (uint8_t *)out->data, rows, cols, k_layout_for((omnic_dtype)t->dt, rows), 0};
+        int lay = j.lay;
+        if (c->m->pool) omnic_pool_run(c->m->pool, rearr_worker, &j);
+        else rearr_worker(&j, 0, 1);
+        /* a failed part left its rows untouched: the whole matrix stays readable only
+         * if every part succeeded, so a failure is an error */
+        if (j.failed) return omnic_err(OMNIC_ENOMEM, "out of memory rearranging tensor '%s'", name);
         out->layout = lay;
     }
     return OMNIC_OK;

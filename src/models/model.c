@@ -21,7 +21,12 @@ int omnic_model_open(const char *dir, int n_threads, omnic_model **out) {
     omnic_model *m = calloc(1, sizeof *m);
     if (!m) return omnic_err(OMNIC_ENOMEM, "out of memory");
     m->dir = strdup(dir);
-    int rc = gguf ? hcx_load_gguf(m, dir) : hf_config_load(dir, &m->info, &m->config);
+    /* the workers exist before the weights load (the GGUF loader rearranges
+     * quantized rows on them) */
+    m->pool = omnic_pool_new(n_threads);
+    int rc = !m->pool ? omnic_err(OMNIC_ENOMEM, "cannot start worker threads")
+             : gguf  ? hcx_load_gguf(m, dir)
+                     : hf_config_load(dir, &m->info, &m->config);
     if (!rc && !gguf) rc = st_open_dir(dir, OMNIC_MAP_RESIDENT, &m->st);
     if (!rc && !gguf) {
         m->info.n_files = m->st->n_files;
@@ -31,9 +36,7 @@ int omnic_model_open(const char *dir, int n_threads, omnic_model **out) {
         char p[4096];
         snprintf(p, sizeof p, "%s/decoder", dir);
         m->info.has_decoders = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-        m->pool = omnic_pool_new(n_threads);
-        if (!m->pool) rc = omnic_err(OMNIC_ENOMEM, "cannot start worker threads");
-        else m->info.n_threads = omnic_pool_size(m->pool);
+        m->info.n_threads = omnic_pool_size(m->pool);
     }
     if (rc) {
         omnic_model_close(m);

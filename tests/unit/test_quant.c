@@ -551,6 +551,34 @@ static void test_threaded_dispatch(void **st) {
     omnic_pool_free(pool);
 }
 
+/* The layout a loader asks for (k_layout_for): interleaved by 16 for Q8_0/Q4_0
+ * where the VNNI kernels do the prefill (AVX-512 VNNI, no AMX) and the rows
+ * make whole groups, chunked otherwise; other types keep GGUF's; OMNIC_QX16
+ * forces either way. */
+static void test_layout_policy(void **st) {
+    (void)st;
+    unsetenv("OMNIC_QX16");
+    assert_int_equal(kernels_force("scalar"), 0);
+    assert_int_equal(k_layout_for(DT_Q4_0, 32), KW_CHUNKED);
+    assert_int_equal(k_layout_for(DT_F32, 32), KW_GGUF);
+    assert_int_equal(k_layout_for(DT_Q4_K, 32), KW_GGUF);
+    if (have_vnni()) {
+        assert_int_equal(kernels_force("avx512"), 0);
+        int want = k_amx_on ? KW_CHUNKED : KW_X16;
+        assert_int_equal(k_layout_for(DT_Q4_0, 4096), want);
+        assert_int_equal(k_layout_for(DT_Q8_0, 4096), want);
+        assert_int_equal(k_layout_for(DT_Q8_0, 4104), KW_CHUNKED);
+        assert_int_equal(k_layout_for(DT_BF16, 4096), KW_GGUF);
+    }
+    setenv("OMNIC_QX16", "1", 1);
+    assert_int_equal(k_layout_for(DT_Q4_0, 48), KW_X16);
+    assert_int_equal(k_layout_for(DT_Q4_0, 40), KW_CHUNKED);
+    setenv("OMNIC_QX16", "0", 1);
+    assert_int_equal(k_layout_for(DT_Q8_0, 48), KW_CHUNKED);
+    unsetenv("OMNIC_QX16");
+    if (kernels_force("avx512") != 0) kernels_force("scalar");
+}
+
 int main(void) {
     kernels_init();
     const struct CMUnitTest tests[] = {
@@ -559,7 +587,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_scalar_vs_reference),
         cmocka_unit_test(test_avx512_vs_scalar),   cmocka_unit_test(test_act_same_values),
         cmocka_unit_test(test_threaded_dispatch),  cmocka_unit_test(test_chunk_layout),
-        cmocka_unit_test(test_x16_layout),
+        cmocka_unit_test(test_x16_layout),         cmocka_unit_test(test_layout_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
