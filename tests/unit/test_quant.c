@@ -213,6 +213,16 @@ static void test_round_trip(void **st) {
     free(b);
 }
 
+/* rows GGUF rows of nb blocks of bs bytes (rb each) filled with a byte pattern,
+ * every block's fp16 scale kept finite. */
+static uint8_t *patterned_rows(int rows, size_t rb, int nb, int bs) {
+    uint8_t *g = malloc(rb * rows);
+    for (size_t i = 0; i < rb * rows; i++) g[i] = (uint8_t)(i * 131 + 7);
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < nb; b++) g[r * rb + (size_t)b * bs + 1] &= 0x3b;
+    return g;
+}
+
 /* The chunked layout (quant.h) by hand: block b's scale and quants where
  * qchunk_d / qchunk_qs say, chunks of 32 blocks and a shorter last one; the
  * chunked dequantization equals GGUF's; other types are refused untouched. */
@@ -224,10 +234,7 @@ static void test_chunk_layout(void **st) {
             omnic_dtype dt = d ? DT_Q4_0 : DT_Q8_0;
             int cols = colss[ci], nb = cols / 32, rows = 3, bs = d ? 18 : 34;
             size_t rb = (size_t)dtype_row_bytes(dt, cols);
-            uint8_t *g = malloc(rb * rows), *c = malloc(rb * rows);
-            for (size_t i = 0; i < rb * rows; i++) g[i] = (uint8_t)(i * 131 + 7);
-            for (int r = 0; r < rows; r++) /* finite fp16 scales */
-                for (int b = 0; b < nb; b++) g[r * rb + (size_t)b * bs + 1] &= 0x3b;
+            uint8_t *g = patterned_rows(rows, rb, nb, bs), *c = malloc(rb * rows);
             memcpy(c, g, rb * rows);
             assert_int_equal(quant_chunk_rows(dt, c, rows, cols), 0);
             for (int r = 0; r < rows; r++) {
@@ -274,10 +281,7 @@ static void test_x16_layout(void **st) {
             omnic_dtype dt = d ? DT_Q4_0 : DT_Q8_0;
             int cols = colss[ci], nb = cols / 32, rows = 32, bs = d ? 18 : 34;
             size_t rb = (size_t)dtype_row_bytes(dt, cols);
-            uint8_t *g = malloc(rb * rows), *c = malloc(rb * rows);
-            for (size_t i = 0; i < rb * rows; i++) g[i] = (uint8_t)(i * 131 + 7);
-            for (int r = 0; r < rows; r++) /* finite fp16 scales */
-                for (int b = 0; b < nb; b++) g[r * rb + (size_t)b * bs + 1] &= 0x3b;
+            uint8_t *g = patterned_rows(rows, rb, nb, bs), *c = malloc(rb * rows);
             memcpy(c, g, rb * rows);
             assert_int_equal(quant_x16_rows(dt, c, rows, cols), 0);
             for (int g0 = 0; g0 < rows; g0 += 16) {
