@@ -18,6 +18,7 @@
 
 #include "core/dtype.h"
 #include "core/threads.h"
+#include "kernels/quant.h"
 
 typedef struct kweight {
     const void *data;   /* rows rows of dt, row-major (dtype_row_bytes(dt, cols) each) */
@@ -29,10 +30,9 @@ typedef struct kweight {
     int layout;         /* how Q8_0/Q4_0 rows lie (quant.h; set by the loader that
                          * rearranged them): KW_GGUF, KW_CHUNKED or KW_X16 */
 } kweight;
-enum { KW_GGUF = 0, KW_CHUNKED = 1, KW_X16 = 2 };
 /* The layout the selected kernels read fastest for a Q8_0/Q4_0 matrix of `rows`
  * rows that a loader rearranges in its own copy (KW_GGUF for other types):
- * KW_X16 for Q4_0 where the VNNI kernels do the prefill (no AMX) and rows % 16
+ * KW_X16 for Q8_0 and Q4_0 where the VNNI kernels do the prefill (no AMX) and rows % 16
  * == 0, else KW_CHUNKED. OMNIC_QX16=1 interleaves both types whatever the CPU,
  * OMNIC_QX16=0 neither. */
 int k_layout_for(omnic_dtype dt, int64_t rows);

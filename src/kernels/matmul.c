@@ -7,13 +7,7 @@
 void k_row_to_f32(const kweight *w, int row, float *out) {
     size_t off = (size_t)row * (size_t)w->cols;
     if (dtype_is_block(w->dt)) {
-        int64_t rb = dtype_row_bytes(w->dt, w->cols);
-        const char *p = (const char *)w->data + (size_t)row * (size_t)(rb > 0 ? rb : 0);
-        int rc = rb < 0 ? -1
-                 : w->layout == KW_X16 ? dequant_row_x16(w->dt, p - (size_t)(row % QX16) * (size_t)rb, row % QX16, out, w->cols)
-                 : w->layout == KW_CHUNKED ? dequant_row_chunked(w->dt, p, out, w->cols)
-                                           : dequant_row(w->dt, p, out, w->cols);
-        if (rc)
+        if (dequant_row_in(w->dt, w->layout, w->data, row, out, w->cols))
             memset(out, 0, (size_t)w->cols * 4);
         return;
     }

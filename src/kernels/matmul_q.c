@@ -45,39 +45,28 @@ static void scalar_quantize_act(const kweight *w, const float *x, void *out) {
 
 /* Block b of row r: its fp16 scale and its quant bytes gathered in GGUF's order
  * (q[bs - 2]), in any of the layouts (kweight.layout). */
-static const uint8_t *blk_of(const kweight *w, int r, int b, int bs, uint8_t *q) {
-    size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols);
-    int nb = w->cols / 32;
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)r * rb;
-    if (w->layout == KW_X16) {
-        const uint8_t *g = row - (size_t)(r % QX16) * rb;
-        for (int i = 0; i < bs - 2; i += 4) memcpy(q + i, g + qx16_q(b, nb, bs, r % QX16, i), 4);
-        return g + qx16_d(b, bs) + 2 * (r % QX16);
-    }
-    memcpy(q, row + qblk_qs(b, nb, bs, w->layout == KW_CHUNKED), (size_t)bs - 2);
-    return row + qblk_d(b, bs, w->layout == KW_CHUNKED);
-}
-
 static float dot_q8_0(const kweight *w, int r, const qa_block *a, int nb) {
     float acc = 0.f;
-    int8_t q[32];
+    uint8_t blk[sizeof(blk_q8_0)];
+    const int8_t *q = (const int8_t *)blk + 2;
     for (int b = 0; b < nb; b++) {
-        const uint8_t *d = blk_of(w, r, b, sizeof(blk_q8_0), (uint8_t *)q);
+        qblk_gather(w->layout, w->data, sizeof blk * (size_t)nb, r, b, nb, sizeof blk, blk);
         int32_t s = 0;
         for (int i = 0; i < 32; i++) s += q[i] * a[b].q[i];
-        acc += q_ld_f16(d) * a[b].d * (float)s;
+        acc += q_ld_f16(blk) * a[b].d * (float)s;
     }
     return acc;
 }
 
 static float dot_q4_0(const kweight *w, int r, const qa_block *a, int nb) {
     float acc = 0.f;
-    uint8_t q[16];
+    uint8_t blk[sizeof(blk_q4_0)];
+    const uint8_t *q = blk + 2;
     for (int b = 0; b < nb; b++) {
-        const uint8_t *d = blk_of(w, r, b, sizeof(blk_q4_0), q);
+        qblk_gather(w->layout, w->data, sizeof blk * (size_t)nb, r, b, nb, sizeof blk, blk);
         int32_t s = 0;
         for (int i = 0; i < 16; i++) s += (q[i] & 0xf) * a[b].q[i] + (q[i] >> 4) * a[b].q[i + 16];
-        acc += q_ld_f16(d) * a[b].d * (float)(s - 8 * a[b].s);
+        acc += q_ld_f16(blk) * a[b].d * (float)(s - 8 * a[b].s);
     }
     return acc;
 }

@@ -240,19 +240,6 @@ int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
     return 0;
 }
 
-int dequant_row_chunked(omnic_dtype dt, const void *in, float *y, int64_t n) {
-    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, n) < 0) return -1;
-    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = (int)(n / 32);
-    const uint8_t *p = in;
-    uint8_t blk[sizeof(blk_q8_0)]; /* block b gathered back into GGUF's layout */
-    for (int b = 0; b < nb; b++, y += 32) {
-        memcpy(blk, p + qchunk_d(b, bs), 2);
-        memcpy(blk + 2, p + qchunk_qs(b, nb, bs), (size_t)bs - 2);
-        dequant_row(dt, blk, y, 32);
-    }
-    return 0;
-}
-
 int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
     if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, cols) < 0 || rows % QX16) return -1;
     int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = cols / 32;
@@ -273,14 +260,15 @@ int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
     return 0;
 }
 
-int dequant_row_x16(omnic_dtype dt, const void *group, int j, float *y, int64_t n) {
-    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, n) < 0 || j < 0 || j >= QX16) return -1;
+int dequant_row_in(omnic_dtype dt, int lay, const void *data, int64_t row, float *y, int64_t n) {
+    int64_t rb = dtype_row_bytes(dt, n);
+    if (rb < 0 || row < 0) return -1;
+    if (lay == KW_GGUF) return dequant_row(dt, (const uint8_t *)data + (size_t)row * (size_t)rb, y, n);
+    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || (lay != KW_CHUNKED && lay != KW_X16)) return -1;
     int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = (int)(n / 32);
-    const uint8_t *p = group;
-    uint8_t blk[sizeof(blk_q8_0)]; /* block b of row j gathered back into GGUF's layout */
+    uint8_t blk[sizeof(blk_q8_0)];
     for (int b = 0; b < nb; b++, y += 32) {
-        memcpy(blk, p + qx16_d(b, bs) + 2 * j, 2);
-        for (int i = 0; i < bs - 2; i += 4) memcpy(blk + 2 + i, p + qx16_q(b, nb, bs, j, i), 4);
+        qblk_gather(lay, data, (size_t)rb, row, b, nb, bs, blk);
         dequant_row(dt, blk, y, 32);
     }
     return 0;

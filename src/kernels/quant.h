@@ -20,6 +20,7 @@
 #ifndef OMNIC_KERNELS_QUANT_H
 #define OMNIC_KERNELS_QUANT_H
 #include <stdint.h>
+#include <string.h>
 
 #include "core/dtype.h"
 
@@ -42,7 +43,7 @@ int quant_row(omnic_dtype dt, const float *x, void *out, int64_t n);
 int dequant_row(omnic_dtype dt, const void *in, float *y, int64_t n);
 
 /* Chunked rows: the in-memory layout the loader gives Q8_0 and Q4_0 weights it
- * holds in a private copy (kweight.chunked; files keep GGUF's layout). A row of
+ * holds in a private copy (kweight.layout KW_CHUNKED; files keep GGUF's layout). A row of
  * nb blocks is cut into chunks of QCHUNK blocks (the last may be shorter, k
  * blocks); a chunk holds its k fp16 scales, then the k blocks' quants (32 bytes
  * for Q8_0, 16 for Q4_0). Same bytes per row as GGUF, but a row reads as one
@@ -59,8 +60,8 @@ static inline size_t qchunk_qs(int b, int nb, int bs) {
  * or the chunked one (ch = 1). */
 static inline size_t qblk_d(int b, int bs, int ch) { return ch ? qchunk_d(b, bs) : (size_t)b * (size_t)bs; }
 static inline size_t qblk_qs(int b, int nb, int bs, int ch) { return ch ? qchunk_qs(b, nb, bs) : (size_t)b * (size_t)bs + 2; }
-/* Rows interleaved by 16 (kweight.layout KW_X16): the loader's layout for Q4_0
- * matrices where the AVX-512 VNNI kernels do their prefill (no AMX). Rows come in
+/* Rows interleaved by 16 (kweight.layout KW_X16): the loader's layout for Q8_0
+ * and Q4_0 matrices where the AVX-512 VNNI kernels do their prefill (no AMX). Rows come in
  * groups of QX16 (rows % 16 == 0), each 16 row-bytes long. A group holds its
  * blocks in pairs (2p, 2p + 1): the 16 rows' fp16 scales of block 2p, those of
  * block 2p + 1 (64 bytes), then each block's quants as (bs - 2) / 4 vectors of
@@ -80,17 +81,36 @@ static inline size_t qx16_qs(int b, int nb, int bs) {
 static inline size_t qx16_q(int b, int nb, int bs, int j, int i) {
     return qx16_qs(b, nb, bs) + 64 * (size_t)(i >> 2) + 4 * (size_t)j + (size_t)(i & 3);
 }
+/* How a Q8_0 / Q4_0 matrix's rows lie in memory (kweight.layout): as in GGUF,
+ * chunked, or interleaved by 16. */
+enum { KW_GGUF = 0, KW_CHUNKED = 1, KW_X16 = 2 };
+/* Block b of row r of a Q8_0 / Q4_0 matrix at `data` (rows rb bytes, nb blocks of
+ * bs bytes each) in layout lay, gathered back into GGUF's block layout: out[0..1]
+ * the fp16 scale, out[2..bs-1] the quants. For KW_X16, r's whole group of 16 rows
+ * must be in the matrix. */
+static inline void qblk_gather(int lay, const void *data, size_t rb, int64_t r, int b, int nb, int bs, uint8_t *out) {
+    const uint8_t *row = (const uint8_t *)data + (size_t)r * rb;
+    if (lay == KW_X16) {
+        int j = (int)(r % QX16);
+        const uint8_t *g = row - (size_t)j * rb;
+        memcpy(out, g + qx16_d(b, bs) + 2 * (size_t)j, 2);
+        for (int i = 0; i < bs - 2; i += 4) memcpy(out + 2 + i, g + qx16_q(b, nb, bs, j, i), 4);
+        return;
+    }
+    memcpy(out, row + qblk_d(b, bs, lay == KW_CHUNKED), 2);
+    memcpy(out + 2, row + qblk_qs(b, nb, bs, lay == KW_CHUNKED), (size_t)bs - 2);
+}
+/* dequant_row for row `row` of a matrix at `data` whose rows lie in layout lay
+ * (KW_GGUF: any type dequant_row takes; KW_CHUNKED, KW_X16: Q8_0, Q4_0). Returns
+ * 0, or -1 for another type or layout (y untouched). */
+int dequant_row_in(omnic_dtype dt, int lay, const void *data, int64_t row, float *y, int64_t n);
 /* GGUF rows -> rows interleaved by 16 in place (Q8_0, Q4_0; rows % 16 == 0).
  * Returns 0, or -1 for another type, rows not a multiple of 16 or out of memory
  * (nothing changed). */
 int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols);
-/* dequant_row for row j (0..15) of the interleaved group at `group`. */
-int dequant_row_x16(omnic_dtype dt, const void *group, int j, float *y, int64_t n);
 /* GGUF rows -> chunked rows in place (Q8_0, Q4_0; rows of cols values). Returns
  * 0, or -1 for another type or out of memory (nothing changed). */
 int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols);
-/* dequant_row for a chunked Q8_0 / Q4_0 row. */
-int dequant_row_chunked(omnic_dtype dt, const void *in, float *y, int64_t n);
 
 /* Scale and min (6 bits each) of sub-block j (0..7) from a Q4_K scales[12]. */
 static inline void q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {

@@ -255,7 +255,7 @@ static void test_chunk_layout(void **st) {
                 assert_int_equal(pos, rb);
                 float *a = malloc((size_t)cols * 4), *b = malloc((size_t)cols * 4);
                 assert_int_equal(dequant_row(dt, gr, a, cols), 0);
-                assert_int_equal(dequant_row_chunked(dt, cr, b, cols), 0);
+                assert_int_equal(dequant_row_in(dt, KW_CHUNKED, c, r, b, cols), 0);
                 assert_memory_equal(a, b, (size_t)cols * 4);
                 free(a);
                 free(b);
@@ -271,8 +271,8 @@ static void test_chunk_layout(void **st) {
 
 /* Rows interleaved by 16 (quant.h) by hand: walking a group's block pairs as
  * documented finds every row's scale and quant bytes where qx16_d / qx16_q say,
- * with odd block counts (an unpaired last block); dequant_row_x16 equals GGUF's
- * row by row; Q4_K and row counts that are not a multiple of 16 are refused. */
+ * with odd block counts (an unpaired last block); dequant_row_in equals GGUF's
+ * row by row (an unknown layout and Q4_K interleaved are refused); Q4_K and row counts that are not a multiple of 16 are refused. */
 static void test_x16_layout(void **st) {
     (void)st;
     static const int colss[] = {32, 64, 96, 1056, 2080};
@@ -307,10 +307,11 @@ static void test_x16_layout(void **st) {
                 float *a = malloc((size_t)cols * 4), *b = malloc((size_t)cols * 4);
                 for (int j = 0; j < 16; j++) {
                     assert_int_equal(dequant_row(dt, g + (size_t)(g0 + j) * rb, a, cols), 0);
-                    assert_int_equal(dequant_row_x16(dt, grp, j, b, cols), 0);
+                    assert_int_equal(dequant_row_in(dt, KW_X16, c, g0 + j, b, cols), 0);
                     assert_memory_equal(a, b, (size_t)cols * 4);
                 }
-                assert_int_equal(dequant_row_x16(dt, grp, 16, b, cols), -1);
+                assert_int_equal(dequant_row_in(dt, 3, c, g0, b, cols), -1);
+                assert_int_equal(dequant_row_in(DT_Q4_K, KW_X16, c, g0, b, 256), -1);
                 free(a);
                 free(b);
             }
