@@ -18,6 +18,7 @@ void (*k_silu_mul)(float *, const float *, int) = k_silu_mul_scalar;
 void (*k_axpy)(float *, const float *, float, int) = k_axpy_scalar;
 float (*k_dot)(const float *, const float *, int) = k_dot_scalar;
 float (*k_exp_sum)(float *, int, float) = k_exp_sum_scalar;
+void (*k_attn)(const k_attn_tile *, const k_kv_src *) = k_attn_rows;
 
 int kernels_force(const char *name) {
     if (strcmp(name, "scalar") == 0) {
@@ -31,6 +32,7 @@ int kernels_force(const char *name) {
         k_axpy = k_axpy_scalar;
         k_dot = k_dot_scalar;
         k_exp_sum = k_exp_sum_scalar;
+        k_attn = k_attn_rows;
         level = "scalar";
         return 0;
     }
@@ -72,6 +74,7 @@ int kernels_force(const char *name) {
         k_axpy = k_axpy_avx512;
         k_dot = k_dot_avx512;
         k_exp_sum = k_exp_sum_avx512;
+        k_attn = k_attn_avx512;
         level = "avx512";
         return 0;
     }

@@ -68,6 +68,35 @@ extern float (*k_dot)(const float *a, const float *b, int n);
 /* s[i] = e^(s[i] - mx) for i < n; returns their sum (softmax numerators). */
 extern float (*k_exp_sum)(float *s, int n, float mx);
 
+/* Causal attention over one KV head's cache for a tile of queries (the
+ * decoder's self-attention; attn.c, attn_avx512.c). Query i (q[i], d values) at
+ * position pos[i] attends keys 0..pos[i]: o[i] = softmax(scale q_i K^T) V, the
+ * softmax in fp32. nq <= K_ATT_TILE; queries that share a KV head go in one tile
+ * so each block of cached rows is fetched once for all of them. */
+#define K_ATT_TILE 32
+typedef struct {
+    const float *const *q; /* nq query vectors */
+    float *const *o;       /* nq outputs (d values each) */
+    const int *pos;        /* query i attends keys 0..pos[i] */
+    int nq, d;
+    float scale;
+} k_attn_tile;
+/* Where the head's cached keys and values come from: rows(arg, which, u0, n,
+ * &stride) returns keys (which 0) or values (1) u0..u0+n-1 as floats, row u at
+ * p + (u - u0) * stride, valid until the next call with the same `which`; n is
+ * at most max_rows. */
+typedef struct {
+    const float *(*rows)(void *arg, int which, int u0, int n, size_t *stride);
+    void *arg;
+    int max_rows;
+} k_kv_src;
+extern void (*k_attn)(const k_attn_tile *t, const k_kv_src *kv);
+/* The per-query version on the dispatched k_dot / k_axpy / k_exp_sum: online
+ * softmax over blocks of keys (the scalar level's k_attn). */
+void k_attn_rows(const k_attn_tile *t, const k_kv_src *kv);
+/* AVX-512: tiles of 8 or more queries run with one query per vector lane (attn_avx512.c), smaller ones as k_attn_rows. */
+void k_attn_avx512(const k_attn_tile *t, const k_kv_src *kv);
+
 /* The portable versions (the reference for tests). */
 void k_silu_mul_scalar(float *a, const float *b, int n);
 void k_axpy_scalar(float *y, const float *x, float s, int n);

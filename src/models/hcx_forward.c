@@ -118,21 +118,34 @@ int omnic_ctx_truncate(omnic_ctx *c, int n) {
     return OMNIC_OK;
 }
 
-/* Causal GQA attention, one task per (row, head), each row over its own
- * sequence's cache up to its position. Online softmax with a running max over
- * blocks of ATT_KB keys (a fixed-size score buffer, so rows of different context
- * sizes can share a step). */
+/* Causal GQA attention. A task is one KV head and a tile of consecutive rows
+ * that share a context (up to K_ATT_TILE / group rows, so the tile's queries,
+ * the group's heads of each row, fill the vector lanes of k_attn): each block of
+ * cached keys and values is read once for all of them. Tasks are dealt
+ * round-robin (tiles later in a prompt cost more). */
 typedef struct { omnic_ctx *sc; const hcx_row *rows; int layer, n; } att_job;
 
-#define ATT_KB 256 /* keys per softmax block */
+#define ATT_BUF 8192 /* floats of dequantized keys (and as many of values) per thread */
 
-/* One head (d values) of cached position u of a layer's K or V cache at base, as
- * floats: in place for an F32 cache, else dequantized into buf. */
-static inline const float *kv_head(const omnic_ctx *c, const uint8_t *base, int u, int d, float *buf) {
-    const uint8_t *p = base + (size_t)u * c->kv_row;
-    if (c->kv_dt == DT_F32) return (const float *)p;
-    kweight w = {p, c->kv_dt, 1, d, 0, 0};
-    k_row_to_f32(&w, 0, buf);
+/* k_kv_src over one KV head of one layer's cache: rows in place for an F32
+ * cache, else dequantized into kbuf / vbuf. */
+typedef struct {
+    const omnic_ctx *c;
+    const uint8_t *kc, *vc; /* the head's first cached position */
+    int d;
+    float *kbuf, *vbuf;
+} kv_head_src;
+
+static const float *kv_head_rows(void *arg, int which, int u0, int n, size_t *stride) {
+    const kv_head_src *h = arg;
+    const uint8_t *p = (which ? h->vc : h->kc) + (size_t)u0 * h->c->kv_row;
+    if (h->c->kv_dt == DT_F32) {
+        *stride = h->c->kv_row / sizeof(float);
+        return (const float *)p;
+    }
+    float *buf = which ? h->vbuf : h->kbuf;
+    for (int u = 0; u < n; u++) dequant_row(h->c->kv_dt, p + (size_t)u * h->c->kv_row, buf + (size_t)u * h->d, h->d);
+    *stride = (size_t)h->d;
     return buf;
 }
 
@@ -140,43 +153,35 @@ static void attention_worker(void *arg, int ith, int nth) {
     att_job *j = arg;
     omnic_ctx *sc = j->sc;
     const omnic_model_info *I = &sc->m->info;
-    int H = I->n_heads, d = I->head_dim, group = H / I->n_kv_heads;
-    float kbuf[1024], vbuf[1024]; /* one dequantized head (head_dim <= 1024, checked at load) */
-    float sb[ATT_KB];             /* one block's scores, then exponentials */
-    /* (row, head) tasks dealt round-robin: a causal row's cost grows with its
-     * position, so contiguous halves would leave the first thread idle */
-    for (int task = ith; task < j->n * H; task += nth) {
-        int t = task / H, h = task % H, g = h / group;
-        const omnic_ctx *c = j->rows[t].c;
-        int npos = j->rows[t].pos + 1;
-        size_t head_off = dtype_row_bytes(c->kv_dt, g * d); /* block-aligned: d % 32 == 0 for Q8_0 */
-        const uint8_t *kc = (const uint8_t *)c->kc + (size_t)j->layer * c->n_ctx * c->kv_row + head_off;
-        const uint8_t *vc = (const uint8_t *)c->vc + (size_t)j->layer * c->n_ctx * c->kv_row + head_off;
-        const float *q = sc->q + (size_t)t * H * d + (size_t)h * d;
-        float *o = sc->att + (size_t)t * H * d + (size_t)h * d;
-        float mx = -INFINITY, sum = 0.f;
-        memset(o, 0, (size_t)d * sizeof(float));
-        /* online softmax by blocks of ATT_KB keys: the block's scores, one
-         * rescale of o when its maximum is a new one, its exponentials in one
-         * vector pass, then o += p v */
-        for (int u0 = 0; u0 < npos; u0 += ATT_KB) {
-            int nb = npos - u0 < ATT_KB ? npos - u0 : ATT_KB;
-            float bmx = -INFINITY;
-            for (int i = 0; i < nb; i++) {
-                sb[i] = I->attn_mult * k_dot(q, kv_head(c, kc, u0 + i, d, kbuf), d);
-                if (sb[i] > bmx) bmx = sb[i];
+    int H = I->n_heads, d = I->head_dim, G = I->n_kv_heads, group = H / G;
+    int hpt = group < K_ATT_TILE ? group : K_ATT_TILE; /* heads per task */
+    int hsplit = (group + hpt - 1) / hpt, rpt = K_ATT_TILE / hpt; /* rows per tile */
+    float kbuf[ATT_BUF], vbuf[ATT_BUF]; /* head_dim <= 1024 (omnic_ctx_new_kv): 8 rows or more */
+    const float *qp[K_ATT_TILE];
+    float *op[K_ATT_TILE];
+    int pos[K_ATT_TILE], task = 0;
+    for (int t0 = 0; t0 < j->n;) {
+        const omnic_ctx *c = j->rows[t0].c;
+        int t1 = t0 + 1;
+        while (t1 < j->n && t1 - t0 < rpt && j->rows[t1].c == c) t1++;
+        for (int g = 0; g < G; g++)
+            for (int hs = 0; hs < hsplit; hs++, task++) {
+                if (task % nth != ith) continue;
+                int h0 = g * group + hs * hpt, nh = group - hs * hpt < hpt ? group - hs * hpt : hpt, nq = 0;
+                for (int t = t0; t < t1; t++)
+                    for (int h = h0; h < h0 + nh; h++, nq++) {
+                        qp[nq] = sc->q + ((size_t)t * H + h) * d;
+                        op[nq] = sc->att + ((size_t)t * H + h) * d;
+                        pos[nq] = j->rows[t].pos;
+                    }
+                size_t head_off = dtype_row_bytes(c->kv_dt, g * d); /* block-aligned: d % 32 == 0 for Q8_0 */
+                size_t layer_off = (size_t)j->layer * c->n_ctx * c->kv_row + head_off;
+                kv_head_src hsrc = {c, (const uint8_t *)c->kc + layer_off, (const uint8_t *)c->vc + layer_off, d, kbuf, vbuf};
+                k_kv_src src = {kv_head_rows, &hsrc, c->kv_dt == DT_F32 ? 1 << 30 : ATT_BUF / d};
+                k_attn_tile tile = {qp, op, pos, nq, d, I->attn_mult};
+                k_attn(&tile, &src);
             }
-            if (bmx > mx) {
-                float r = expf(mx - bmx); /* 0 on the first block */
-                sum *= r;
-                for (int i = 0; i < d; i++) o[i] *= r;
-                mx = bmx;
-            }
-            sum += k_exp_sum(sb, nb, mx);
-            for (int i = 0; i < nb; i++) k_axpy(o, kv_head(c, vc, u0 + i, d, vbuf), sb[i], d);
-        }
-        float inv = 1.f / sum;
-        for (int i = 0; i < d; i++) o[i] *= inv;
+        t0 = t1;
     }
 }
 
