@@ -43,8 +43,8 @@ static void scalar_quantize_act(const kweight *w, const float *x, void *out) {
     for (int i = 0; i < w->cols / 32; i++) qa_quantize32(x + 32 * i, &b[i].d, b[i].q, &b[i].s);
 }
 
-/* Block b of row r: its fp16 scale and its quant bytes gathered in GGUF's order
- * (q[bs - 2]), in any of the layouts (kweight.layout). */
+/* Row r against one token's activation blocks; each block of the row is first
+ * gathered back into GGUF's order (qblk_gather), so any layout reads the same. */
 static float dot_q8_0(const kweight *w, int r, const qa_block *a, int nb) {
     float acc = 0.f;
     uint8_t blk[sizeof(blk_q8_0)];
