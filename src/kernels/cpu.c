@@ -86,10 +86,11 @@ int kernels_force(const char *name) {
 }
 
 int k_layout_for(omnic_dtype dt, int64_t rows) {
-    if (dt != DT_Q8_0 && dt != DT_Q4_0) return KW_GGUF;
+    if (dt != DT_Q8_0 && dt != DT_Q4_0 && dt != DT_Q4_K) return KW_GGUF;
     const char *e = getenv("OMNIC_QX16");
-    int mask = e && *e ? (strcmp(e, "0") ? (1 << DT_Q8_0) | (1 << DT_Q4_0) : 0) : x16_mask;
-    return (mask >> dt & 1) && rows % QX16 == 0 ? KW_X16 : KW_CHUNKED;
+    int mask = e && *e ? (strcmp(e, "0") ? (1 << DT_Q8_0) | (1 << DT_Q4_0) | (1 << DT_Q4_K) : 0) : x16_mask;
+    if ((mask >> dt & 1) && rows % QX16 == 0) return KW_X16;
+    return dt == DT_Q4_K ? KW_GGUF : KW_CHUNKED; /* Q4_K has no chunked layout */
 }
 
 const char *kernels_init(void) {

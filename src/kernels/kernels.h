@@ -27,14 +27,14 @@ typedef struct kweight {
     int act_bf16;       /* 1: activations may be rounded to bf16 for this weight (AMX
                          * TDPBF16PS on BF16 weights, as the reference's bf16 autocast
                          * does); set by the media encoders, never by the LLM */
-    int layout;         /* how Q8_0/Q4_0 rows lie (quant.h; set by the loader that
-                         * rearranged them): KW_GGUF, KW_CHUNKED or KW_X16 */
+    int layout;         /* how Q8_0/Q4_0/Q4_K rows lie (quant.h; set by the loader
+                         * that rearranged them): KW_GGUF, KW_CHUNKED or KW_X16 */
 } kweight;
-/* The layout the selected kernels read fastest for a Q8_0/Q4_0 matrix of `rows`
- * rows that a loader rearranges in its own copy (KW_GGUF for other types):
- * KW_X16 for Q8_0 and Q4_0 where the VNNI kernels do the prefill (no AMX) and rows % 16
- * == 0, else KW_CHUNKED. OMNIC_QX16=1 interleaves both types whatever the CPU,
- * OMNIC_QX16=0 neither. */
+/* The layout the selected kernels read fastest for a Q8_0/Q4_0/Q4_K matrix of
+ * `rows` rows that a loader rearranges in its own copy (KW_GGUF for other types):
+ * KW_X16 where the VNNI kernels do the prefill (no AMX) and rows % 16 == 0, else
+ * KW_CHUNKED (Q4_K: KW_GGUF). OMNIC_QX16=1 interleaves the three types whatever
+ * the CPU, OMNIC_QX16=0 none. */
 int k_layout_for(omnic_dtype dt, int64_t rows);
 
 /* Select implementations for this CPU (idempotent; called by omnic_model_open).

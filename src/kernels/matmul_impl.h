@@ -34,7 +34,7 @@ extern matmul_fn k_matmul_rows;
 extern int k_decode_pf;
 #define K_DECODE_PF_AMD 16384
 /* Types (1 << dt) interleaved by 16 rows by default where k_layout_for picks X16. */
-#define K_X16_DEFAULT ((1 << DT_Q8_0) | (1 << DT_Q4_0))
+#define K_X16_DEFAULT ((1 << DT_Q8_0) | (1 << DT_Q4_0) | (1 << DT_Q4_K))
 
 /* Block-quantized weights (Q8_0, Q4_0, Q4_K; matmul_q*.c). k_matmul first
  * quantizes each activation row to int8 per 32-value block (scale max|x| / 127,

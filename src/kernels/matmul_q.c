@@ -71,11 +71,14 @@ static float dot_q4_0(const kweight *w, int r, const qa_block *a, int nb) {
     return acc;
 }
 
-static float dot_q4_k(const uint8_t *w, const qa_block *a, int nsb) {
+static float dot_q4_k(const kweight *w, int r, const qa_block *a, int nsb) {
     float acc = 0.f;
-    for (int b = 0; b < nsb; b++, w += sizeof(blk_q4_k), a += 8) {
-        float d = q_ld_f16(w), dmin = q_ld_f16(w + 2);
-        const uint8_t *sc = w + 4, *q = w + 16;
+    uint8_t blk[sizeof(blk_q4_k)];
+    for (int b = 0; b < nsb; b++, a += 8) {
+        qblk_gather(w->layout, w->data, sizeof blk * (size_t)nsb, r, b, nsb, sizeof blk, blk);
+        const uint8_t *q4 = blk;
+        float d = q_ld_f16(q4), dmin = q_ld_f16(q4 + 2);
+        const uint8_t *sc = q4 + 4, *q = q4 + 16;
         for (int j = 0; j < 8; j++) {
             int c = j / 2, sh = (j & 1) * 4, s, m;
             q4k_scale_min(j, sc, &s, &m);
@@ -88,17 +91,15 @@ static float dot_q4_k(const uint8_t *w, const qa_block *a, int nsb) {
 }
 
 static void scalar_rows(const kweight *w, const void *xq, size_t xs, int n, float *y, int r0, int r1) {
-    size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols);
     int nb = w->cols / 32;
     for (int r = r0; r < r1; r++) {
-        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * rb;
         for (int t = 0; t < n; t++) {
             const qa_block *a = (const qa_block *)((const char *)xq + (size_t)t * xs);
             float v = 0.f;
             switch (w->dt) {
             case DT_Q8_0: v = dot_q8_0(w, r, a, nb); break;
             case DT_Q4_0: v = dot_q4_0(w, r, a, nb); break;
-            case DT_Q4_K: v = dot_q4_k(wr, a, w->cols / QK_K); break;
+            case DT_Q4_K: v = dot_q4_k(w, r, a, w->cols / QK_K); break;
             default: break;
             }
             y[(size_t)t * w->rows + r] = v;

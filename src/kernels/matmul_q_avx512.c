@@ -72,6 +72,9 @@ typedef struct { int8_t q[256]; float dx[4][16]; float ds[16]; } gk;            
 /* KW_X16 rows, per block: d, the negated offset correction (Q4_0: -8 sum q; Q8_0,
  * whose weights the kernel makes unsigned: -128 sum q) and the 32 int8 as 8 dwords */
 typedef struct { float d; int32_t nc; int32_t q4[8]; } gx;
+/* KW_X16 Q4_K rows, per block of 32: d, d * (sum q) (the mins' term) and the
+ * 32 int8 as 8 dwords */
+typedef struct { float d, ds; int32_t q4[8]; } gxk;
 _Static_assert(sizeof(g8) % 64 == 0 && sizeof(g4) % 64 == 0 && sizeof(gk) % 64 == 0, "64-byte groups");
 
 /* Block b of a row of nb blocks (zeros past the end). */
@@ -88,6 +91,7 @@ static size_t act_bytes(const kweight *w) {
     omnic_dtype dt = w->dt;
     int cols = w->cols;
     if (w->layout == KW_X16 && (dt == DT_Q8_0 || dt == DT_Q4_0)) return (size_t)(cols / 32) * sizeof(gx);
+    if (w->layout == KW_X16 && dt == DT_Q4_K) return (size_t)(cols / 32) * sizeof(gxk);
     switch (dt) {
     case DT_Q8_0: return (size_t)((cols + 63) / 64) * sizeof(g8) + (size_t)((cols / 32 + 15) / 16 * 16) * 4;
     case DT_Q4_0: return (size_t)((cols + 127) / 128) * sizeof(g4) + (size_t)((cols / 32 + 15) / 16 * 16) * 4;
@@ -106,6 +110,13 @@ static void quantize_act(const kweight *w, const float *x, void *out) {
         for (int b = 0; b < nb; b++, g++) {
             g->d = qblock(x + 32 * b, q, &s);
             g->nc = (dt == DT_Q8_0 ? -128 : -8) * s;
+            memcpy(g->q4, q, 32);
+        }
+    } else if (w->layout == KW_X16 && dt == DT_Q4_K) {
+        gxk *g = out;
+        for (int b = 0; b < nb; b++, g++) {
+            g->d = qblock(x + 32 * b, q, &s);
+            g->ds = g->d * (float)s;
             memcpy(g->q4, q, 32);
         }
     } else if (dt == DT_Q8_0) {
@@ -597,6 +608,70 @@ AI void k_x16(int Q8, int T, const uint8_t *g, const uint8_t *pf, const uint8_t 
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (size_t)t * ys, acc[t]);
 }
+/* Q4_K: 16 interleaved rows (quant.h) x T <= 8 tokens, arguments as k_x16 (nb:
+ * super-blocks). Per pair of sub-blocks (2c, 2c + 1: the low and high nibbles of
+ * the same 32 quant bytes) 8 vectors of 16 rows x 4 bytes, two vpdpbusd each per
+ * token into integer sums, then per sub-block one convert, the row scales
+ * d * sc times the token's d, and the mins dmin * m times its d * sum q. The 16
+ * rows' 6-bit scales and mins are unpacked with vector ops from the group's
+ * 12 x 16 scale bytes (q4k_scale_min's rule, one lane per row). */
+AI void k_x16k(int T, const uint8_t *g, const uint8_t *pf, const uint8_t *xq, size_t xs, int nsb, float *y, size_t ys) {
+    __m512 acc[X16_TMAX];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m63 = _mm512_set1_epi32(63), m15 = _mm512_set1_epi32(15);
+    for (int sb = 0; sb < nsb; sb++, g += QX16K_SB) {
+        if (pf)
+            for (int l = 0; l < QX16K_SB / 64; l++) _mm_prefetch((const char *)pf + (size_t)sb * QX16K_SB + 64 * l, _MM_HINT_T0);
+        __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)g));
+        __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + 32)));
+#define SB_(k) _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(g + 64 + 16 * (k))))
+        for (int c = 0; c < 4; c++) {
+            __m512i ia[X16_TMAX], ib[X16_TMAX];
+#pragma GCC unroll 8
+            for (int t = 0; t < T; t++) ia[t] = ib[t] = _mm512_setzero_si512();
+            const uint8_t *q = g + 256 + 512 * c;
+#pragma GCC unroll 8
+            for (int v = 0; v < 8; v++) {
+                __m512i wv = _mm512_loadu_si512(q + 64 * v);
+                __m512i lo = _mm512_and_si512(wv, m4), hi = _mm512_and_si512(_mm512_srli_epi16(wv, 4), m4);
+#pragma GCC unroll 8
+                for (int t = 0; t < T; t++) {
+                    const gxk *a = (const gxk *)(xq + (size_t)t * xs) + 8 * sb + 2 * c;
+                    ia[t] = _mm512_dpbusd_epi32(ia[t], lo, _mm512_set1_epi32(a[0].q4[v]));
+                    ib[t] = _mm512_dpbusd_epi32(ib[t], hi, _mm512_set1_epi32(a[1].q4[v]));
+                }
+            }
+            __m512 scf[2], mnf[2];
+            for (int u = 0; u < 2; u++) {
+                int j = 2 * c + u;
+                __m512i sc, mn;
+                if (j < 4) {
+                    sc = _mm512_and_si512(SB_(j), m63);
+                    mn = _mm512_and_si512(SB_(j + 4), m63);
+                } else {
+                    __m512i s8 = SB_(j + 4);
+                    sc = _mm512_or_si512(_mm512_and_si512(s8, m15), _mm512_slli_epi32(_mm512_srli_epi32(SB_(j - 4), 6), 4));
+                    mn = _mm512_or_si512(_mm512_srli_epi32(s8, 4), _mm512_slli_epi32(_mm512_srli_epi32(SB_(j), 6), 4));
+                }
+                scf[u] = _mm512_mul_ps(dv, _mm512_cvtepi32_ps(sc));
+                mnf[u] = _mm512_mul_ps(mv, _mm512_cvtepi32_ps(mn));
+            }
+#pragma GCC unroll 8
+            for (int t = 0; t < T; t++) {
+                const gxk *a = (const gxk *)(xq + (size_t)t * xs) + 8 * sb + 2 * c;
+                __m512 r = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[t]), _mm512_mul_ps(scf[0], _mm512_set1_ps(a[0].d)), acc[t]);
+                r = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ib[t]), _mm512_mul_ps(scf[1], _mm512_set1_ps(a[1].d)), r);
+                r = _mm512_fnmadd_ps(mnf[0], _mm512_set1_ps(a[0].ds), r);
+                acc[t] = _mm512_fnmadd_ps(mnf[1], _mm512_set1_ps(a[1].ds), r);
+            }
+        }
+#undef SB_
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (size_t)t * ys, acc[t]);
+}
+
 typedef void (*x16_fn)(const uint8_t *, const uint8_t *, const uint8_t *, size_t, int, float *, size_t);
 #define X16_FN(Q8, T)                                                                                                  \
     static void k_x16_##Q8##_##T(const uint8_t *g, const uint8_t *pf, const uint8_t *xq, size_t xs, int nb, float *y, \
@@ -607,14 +682,21 @@ typedef void (*x16_fn)(const uint8_t *, const uint8_t *, const uint8_t *, size_t
 X16_SET(0)
 X16_SET(1)
 #define X16_TAB(Q8) {k_x16_##Q8##_1, k_x16_##Q8##_2, k_x16_##Q8##_3, k_x16_##Q8##_4, k_x16_##Q8##_5, k_x16_##Q8##_6, k_x16_##Q8##_7, k_x16_##Q8##_8}
-static const x16_fn x16_tab[2][X16_TMAX] = {X16_TAB(0), X16_TAB(1)}; /* [Q8_0][tokens - 1] */
+#define X16K_FN(T)                                                                                                 \
+    static void k_x16k_##T(const uint8_t *g, const uint8_t *pf, const uint8_t *xq, size_t xs, int nb, float *y, size_t ys) { \
+        k_x16k(T, g, pf, xq, xs, nb, y, ys);                                                                           \
+    }
+X16K_FN(1) X16K_FN(2) X16K_FN(3) X16K_FN(4) X16K_FN(5) X16K_FN(6) X16K_FN(7) X16K_FN(8)
+/* [Q4_0, Q8_0, Q4_K][tokens - 1] */
+static const x16_fn x16_tab[3][X16_TMAX] = {X16_TAB(0), X16_TAB(1),
+                                            {k_x16k_1, k_x16k_2, k_x16k_3, k_x16k_4, k_x16k_5, k_x16k_6, k_x16k_7, k_x16k_8}};
 
 /* Rows [r0, r1) of interleaved groups: group by group, tiles of up to 8 tokens;
  * the first tile prefetches the next group (decode: the stream k_decode_pf
  * ahead). A group only partly inside [r0, r1) goes through a local buffer. */
 static void rows_x16(const kweight *w, const void *xq, size_t xs, int n, float *y, int r0, int r1) {
     size_t rb = (size_t)dtype_row_bytes(w->dt, w->cols), gsz = QX16 * rb;
-    int nb = w->cols / 32, q8 = w->dt == DT_Q8_0;
+    int q8 = w->dt == DT_Q8_0 ? 1 : w->dt == DT_Q4_K ? 2 : 0, nb = w->cols / (q8 == 2 ? QK_K : 32);
     size_t dist = n == 1 ? (k_decode_pf ? (size_t)k_decode_pf : K_DECODE_PF_CHUNK) : gsz;
     float part[X16_TMAX * QX16];
     for (int g0 = r0 / QX16 * QX16; g0 < r1; g0 += QX16) {
@@ -657,7 +739,7 @@ static const qk_fn qk_tab[2][3][2][6] = {{QK_TAB(k_q8_0, 0), QK_TAB(k_q4_0, 0), 
 static void rows(const kweight *w, const void *xq, size_t xs, int n, float *y, int r0, int r1) {
     int ti = w->dt == DT_Q8_0 ? 0 : w->dt == DT_Q4_0 ? 1 : w->dt == DT_Q4_K ? 2 : -1;
     if (ti < 0 || n <= 0) return;
-    if (w->layout == KW_X16 && ti < 2) {
+    if (w->layout == KW_X16) {
         rows_x16(w, xq, xs, n, y, r0, r1);
         return;
     }

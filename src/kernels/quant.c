@@ -241,8 +241,10 @@ int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
 }
 
 int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
-    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || dtype_row_bytes(dt, cols) < 0 || rows % QX16) return -1;
-    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = cols / 32;
+    if ((dt != DT_Q8_0 && dt != DT_Q4_0 && dt != DT_Q4_K) || dtype_row_bytes(dt, cols) < 0 || rows % QX16) return -1;
+    int k4 = dt == DT_Q4_K;
+    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : k4 ? (int)sizeof(blk_q4_k) : (int)sizeof(blk_q4_0);
+    int nb = cols / (k4 ? QK_K : 32);
     size_t rb = (size_t)nb * (size_t)bs, gb = QX16 * rb;
     uint8_t *tmp = malloc(gb ? gb : 1);
     if (!tmp) return -1;
@@ -251,6 +253,10 @@ int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
         memcpy(tmp, g, gb);
         for (int j = 0; j < QX16; j++)
             for (int b = 0; b < nb; b++) {
+                if (k4) {
+                    for (int h = 0; h < bs; h++) g[qx16k_byte(b, j, h)] = tmp[(size_t)j * rb + (size_t)b * bs + (size_t)h];
+                    continue;
+                }
                 const uint8_t *src = tmp + (size_t)j * rb + (size_t)b * bs;
                 memcpy(g + qx16_d(b, bs) + 2 * j, src, 2);
                 for (int i = 0; i < bs - 2; i += 4) memcpy(g + qx16_q(b, nb, bs, j, i), src + 2 + i, 4);
@@ -264,6 +270,14 @@ int dequant_row_in(omnic_dtype dt, int lay, const void *data, int64_t row, float
     int64_t rb = dtype_row_bytes(dt, n);
     if (rb < 0 || row < 0) return -1;
     if (lay == KW_GGUF) return dequant_row(dt, (const uint8_t *)data + (size_t)row * (size_t)rb, y, n);
+    if (dt == DT_Q4_K && lay == KW_X16) {
+        uint8_t blk[sizeof(blk_q4_k)];
+        for (int b = 0; b < (int)(n / QK_K); b++, y += QK_K) {
+            qblk_gather(lay, data, (size_t)rb, row, b, (int)(n / QK_K), (int)sizeof blk, blk);
+            dequant_row(dt, blk, y, QK_K);
+        }
+        return 0;
+    }
     if ((dt != DT_Q8_0 && dt != DT_Q4_0) || (lay != KW_CHUNKED && lay != KW_X16)) return -1;
     int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = (int)(n / 32);
     uint8_t blk[sizeof(blk_q8_0)];

@@ -81,15 +81,38 @@ static inline size_t qx16_qs(int b, int nb, int bs) {
 static inline size_t qx16_q(int b, int nb, int bs, int j, int i) {
     return qx16_qs(b, nb, bs) + 64 * (size_t)(i >> 2) + 4 * (size_t)j + (size_t)(i & 3);
 }
-/* How a Q8_0 / Q4_0 matrix's rows lie in memory (kweight.layout): as in GGUF,
+/* Q4_K interleaved by 16 (also KW_X16): a group holds its super-blocks one after
+ * another, QX16 * 144 bytes each: the 16 rows' fp16 d (32 bytes), their fp16
+ * dmin (32), the 12 packed scale bytes as 12 x 16 bytes (byte k of row j at
+ * 16k + j), then the 128 quant bytes as 32 vectors of 64 bytes, vector v holding
+ * row j's bytes 4v..4v+3 at 4j..4j+3. Same bytes per group as GGUF. */
+#define QX16K_SB (QX16 * 144)
+/* Offset in a group of byte h (0..143, GGUF's order) of super-block sb of row j. */
+static inline size_t qx16k_byte(int sb, int j, int h) {
+    size_t o = (size_t)sb * QX16K_SB;
+    if (h < 2) return o + 2 * (size_t)j + (size_t)h;
+    if (h < 4) return o + 32 + 2 * (size_t)j + (size_t)(h - 2);
+    if (h < 16) return o + 64 + 16 * (size_t)(h - 4) + (size_t)j;
+    h -= 16;
+    return o + 256 + 64 * (size_t)(h >> 2) + 4 * (size_t)j + (size_t)(h & 3);
+}
+/* How a Q8_0 / Q4_0 (or, interleaved, Q4_K) matrix's rows lie in memory (kweight.layout): as in GGUF,
  * chunked, or interleaved by 16. */
 enum { KW_GGUF = 0, KW_CHUNKED = 1, KW_X16 = 2 };
 /* Block b of row r of a Q8_0 / Q4_0 matrix at `data` (rows rb bytes, nb blocks of
  * bs bytes each) in layout lay, gathered back into GGUF's block layout: out[0..1]
- * the fp16 scale, out[2..bs-1] the quants. For KW_X16, r's whole group of 16 rows
- * must be in the matrix. */
+ * the fp16 scale, out[2..bs-1] the quants (Q4_K, bs = 144, only interleaved:
+ * super-block b as GGUF stores it). For KW_X16, r's whole group of 16 rows must
+ * be in the matrix. */
 static inline void qblk_gather(int lay, const void *data, size_t rb, int64_t r, int b, int nb, int bs, uint8_t *out) {
     const uint8_t *row = (const uint8_t *)data + (size_t)r * rb;
+    if (lay == KW_X16 && bs == 144) { /* Q4_K: b is a super-block */
+        int j = (int)(r % QX16);
+        const uint8_t *g = row - (size_t)j * rb;
+        for (int h = 0; h < 16; h++) out[h] = g[qx16k_byte(b, j, h)];
+        for (int h = 16; h < 144; h += 4) memcpy(out + h, g + qx16k_byte(b, j, h), 4);
+        return;
+    }
     if (lay == KW_X16) {
         int j = (int)(r % QX16);
         const uint8_t *g = row - (size_t)j * rb;
@@ -101,10 +124,11 @@ static inline void qblk_gather(int lay, const void *data, size_t rb, int64_t r, 
     memcpy(out + 2, row + qblk_qs(b, nb, bs, lay == KW_CHUNKED), (size_t)bs - 2);
 }
 /* dequant_row for row `row` of a matrix at `data` whose rows lie in layout lay
- * (KW_GGUF: any type dequant_row takes; KW_CHUNKED, KW_X16: Q8_0, Q4_0). Returns
+ * (KW_GGUF: any type dequant_row takes; KW_CHUNKED: Q8_0, Q4_0; KW_X16: Q8_0,
+ * Q4_0, Q4_K). Returns
  * 0, or -1 for another type or layout (y untouched). */
 int dequant_row_in(omnic_dtype dt, int lay, const void *data, int64_t row, float *y, int64_t n);
-/* GGUF rows -> rows interleaved by 16 in place (Q8_0, Q4_0; rows % 16 == 0).
+/* GGUF rows -> rows interleaved by 16 in place (Q8_0, Q4_0, Q4_K; rows % 16 == 0).
  * Returns 0, or -1 for another type, rows not a multiple of 16 or out of memory
  * (nothing changed). */
 int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols);

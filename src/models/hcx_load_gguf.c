@@ -104,7 +104,7 @@ static int is_matmul_dt(int dt) {
     return dt == DT_F32 || dt == DT_F16 || dt == DT_BF16 || dt == DT_Q8_0 || dt == DT_Q4_0 || dt == DT_Q4_K;
 }
 
-/* Rows of a Q8_0/Q4_0 matrix rearranged into layout lay (quant.h) in place,
+/* Rows of a Q8_0/Q4_0/Q4_K matrix rearranged into layout lay (quant.h) in place,
  * the pool's threads taking whole 16-row groups each. */
 typedef struct { omnic_dtype dt; uint8_t *data; int rows, cols, lay, failed; } rearr_job;
 
@@ -145,10 +145,12 @@ static int get_mat(ctx *c, const char *name, int rows, int cols, int heads, kwei
         if (rc) return rc;
         out->data = p;
     }
-    /* decode streams these rows linearly in the chunked layout (quant.h): the
-     * file's bytes are rearranged where they lie, or in the owned copy above */
-    if ((t->dt == DT_Q8_0 || t->dt == DT_Q4_0) && c->chunk && (heads > 0 || c->inplace)) {
-        rearr_job j = {(omnic_dtype)t->dt, (uint8_t *)out->data, rows, cols, k_layout_for((omnic_dtype)t->dt, rows), 0};
+    /* Q8_0/Q4_0 rows chunked or interleaved by 16, Q4_K rows interleaved where
+     * the VNNI kernels run (quant.h, k_layout_for): the file's bytes are
+     * rearranged where they lie, or in the owned copy above */
+    int want = k_layout_for((omnic_dtype)t->dt, rows);
+    if (want != KW_GGUF && c->chunk && (heads > 0 || c->inplace)) {
+        rearr_job j = {(omnic_dtype)t->dt, (uint8_t *)out->data, rows, cols, want, 0};
         int lay = j.lay;
         if (c->m->pool) omnic_pool_run(c->m->pool, rearr_worker, &j);
         else rearr_worker(&j, 0, 1);

@@ -449,23 +449,28 @@ def greedy_case(tmp):
     chunk_case(paths, prompt, seq, tmp)
 
 
+X16_BOUND = {"q8_0": 1e-2, "q4_0": 1e-2, "q4_k": 2e-2}
+
+
 def chunk_case(paths, prompt, seq, tmp):
     """Q8_0/Q4_0 held in memory are rearranged at load into chunked rows or rows
-    interleaved by 16 (src/kernels/quant.h): logits and a greedy decode must match
+    interleaved by 16, Q4_K into interleaved rows (src/kernels/quant.h; Q4_K's
+    "chunked" run keeps GGUF's layout): logits and a greedy decode must match
     GGUF's layout (an mmap'ed file, or OMNIC_QCHUNK=0). The scalar level reads
     every layout with the same arithmetic (bit-identical); at the AVX-512 level
     the chunked rows share the GGUF kernels' arithmetic (identical), while the
     interleaved rows have their own kernel (k_x16: another summation order, and
     int8 activation rounding amplifies such differences through a random model),
-    so those logits are held to the scalar reference within 1e-2, the distance
-    the GGUF-layout AVX-512 kernels themselves show here (0.5-1 %). Prompt
+    so those logits are held to the scalar reference within X16_BOUND, about
+    the distance the GGUF-layout AVX-512 kernels themselves show here (Q8_0 /
+    Q4_0 0.5-1 %: 1e-2; Q4_K 1.1 %: 2e-2). Prompt
     attention takes the per-query loop (OMNIC_ATTN=rows), whose order matches the
     scalar level's, so only the matrix layouts differ between the runs (the lane
     kernel's own fp32 rounding, checked in test_attn.c, moves this random model's
     logits by ~1e-2 through the int8 activation rounding)."""
     layouts = {"chunked": {"OMNIC_MMAP": "0", "OMNIC_QX16": "0"}, "x16": {"OMNIC_MMAP": "0", "OMNIC_QX16": "1"},
                "gguf-copy": {"OMNIC_MMAP": "0", "OMNIC_QCHUNK": "0"}, "gguf-mmap": {"OMNIC_MMAP": "1", "OMNIC_QCHUNK": "0"}}
-    for qt in ("q8_0", "q4_0"):
+    for qt in ("q8_0", "q4_0", "q4_k"):
         ref = None
         for simd in ("scalar", "avx512"):
             case = "chunked/%s/%s" % (qt, simd)
@@ -489,8 +494,8 @@ def chunk_case(paths, prompt, seq, tmp):
                 if simd != "scalar":
                     rx = float(np.abs(lg["x16"] - ref).max() / scale) if ref is not None else float("inf")
                     rg = float(np.abs(lg["gguf-mmap"] - ref).max() / scale) if ref is not None else float("inf")
-                    ok = ok and rx <= 1e-2
-                    msg += "; x16 vs scalar rel %.2e (bound 1e-02; GGUF layout vs scalar %.2e)" % (rx, rg)
+                    ok = ok and rx <= X16_BOUND[qt]
+                    msg += "; x16 vs scalar rel %.2e (bound %.0e; GGUF layout vs scalar %.2e)" % (rx, X16_BOUND[qt], rg)
                 report(case, ok, msg)
             except CaseFail as e:
                 report(case, False, str(e))

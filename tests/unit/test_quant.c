@@ -272,7 +272,9 @@ static void test_chunk_layout(void **st) {
 /* Rows interleaved by 16 (quant.h) by hand: walking a group's block pairs as
  * documented finds every row's scale and quant bytes where qx16_d / qx16_q say,
  * with odd block counts (an unpaired last block); dequant_row_in equals GGUF's
- * row by row (an unknown layout and Q4_K interleaved are refused); Q4_K and row counts that are not a multiple of 16 are refused. */
+ * row by row (an unknown layout is refused); the same for Q4_K's interleaved
+ * super-blocks; row counts that are not a multiple of 16 and other types are
+ * refused untouched. */
 static void test_x16_layout(void **st) {
     (void)st;
     static const int colss[] = {32, 64, 96, 1056, 2080};
@@ -311,7 +313,6 @@ static void test_x16_layout(void **st) {
                     assert_memory_equal(a, b, (size_t)cols * 4);
                 }
                 assert_int_equal(dequant_row_in(dt, 3, c, g0, b, cols), -1);
-                assert_int_equal(dequant_row_in(DT_Q4_K, KW_X16, c, g0, b, 256), -1);
                 free(a);
                 free(b);
             }
@@ -321,9 +322,44 @@ static void test_x16_layout(void **st) {
             free(g);
             free(c);
         }
-    uint8_t k4[16 * 144] = {1, 2, 3};
-    assert_int_equal(quant_x16_rows(DT_Q4_K, k4, 16, 256), -1);
-    assert_int_equal(k4[0] + k4[1] + k4[2], 6);
+    /* Q4_K: per super-block the 16 rows' d, their dmin, the 12 scale bytes as
+     * 12 x 16 (row j at 16k + j), then 32 vectors of 4 quant bytes per row */
+    for (int nsb = 1; nsb <= 3; nsb++) {
+        int cols = 256 * nsb, rows = 32;
+        size_t rb = 144 * (size_t)nsb;
+        uint8_t *g = patterned_rows(rows, rb, nsb, 144), *c = malloc(rb * rows);
+        for (int r = 0; r < rows; r++) /* finite fp16 d and dmin */
+            for (int b = 0; b < nsb; b++) g[r * rb + (size_t)b * 144 + 3] &= 0x3b;
+        memcpy(c, g, rb * rows);
+        assert_int_equal(quant_x16_rows(DT_Q4_K, c, rows, cols), 0);
+        for (int g0 = 0; g0 < rows; g0 += 16) {
+            const uint8_t *grp = c + (size_t)g0 * rb;
+            for (int b = 0; b < nsb; b++)
+                for (int j = 0; j < 16; j++) {
+                    const uint8_t *src = g + (size_t)(g0 + j) * rb + (size_t)b * 144, *sb = grp + (size_t)b * 2304;
+                    assert_memory_equal(sb + 2 * j, src, 2);
+                    assert_memory_equal(sb + 32 + 2 * j, src + 2, 2);
+                    for (int k = 0; k < 12; k++) assert_int_equal(sb[64 + 16 * k + j], src[4 + k]);
+                    for (int v = 0; v < 32; v++) assert_memory_equal(sb + 256 + 64 * v + 4 * j, src + 16 + 4 * v, 4);
+                }
+            float *a = malloc((size_t)cols * 4), *b = malloc((size_t)cols * 4);
+            for (int j = 0; j < 16; j++) {
+                assert_int_equal(dequant_row(DT_Q4_K, g + (size_t)(g0 + j) * rb, a, cols), 0);
+                assert_int_equal(dequant_row_in(DT_Q4_K, KW_X16, c, g0 + j, b, cols), 0);
+                assert_memory_equal(a, b, (size_t)cols * 4);
+            }
+            assert_int_equal(dequant_row_in(DT_Q4_K, KW_CHUNKED, c, g0, b, cols), -1);
+            free(a);
+            free(b);
+        }
+        memcpy(c, g, rb * rows);
+        assert_int_equal(quant_x16_rows(DT_Q4_K, c, 24, cols), -1);
+        assert_memory_equal(c, g, rb * rows);
+        free(g);
+        free(c);
+    }
+    float f[32] = {0};
+    assert_int_equal(quant_x16_rows(DT_F32, f, 16, 2), -1);
 }
 
 /* A random quantized weight [rows][cols] and its exact dequantized values. */
@@ -423,7 +459,7 @@ static void test_avx512_vs_scalar(void **st) {
             k_decode_pf = (dm / 3) % 2 ? K_DECODE_PF_AMD : 0;
             int rows = shapes[s][0], cols = shapes[s][1];
             if (lay == KW_X16) rows = (rows + 15) / 16 * 16;
-            if (dtype_row_bytes(QDT[d], cols) < 0 || (chunked && QDT[d] == DT_Q4_K)) continue;
+            if (dtype_row_bytes(QDT[d], cols) < 0 || (lay == KW_CHUNKED && QDT[d] == DT_Q4_K)) continue;
             qw t = make_qw(QDT[d], rows, cols);
             kweight wc = t.w;
             void *cdata = NULL;
@@ -514,16 +550,18 @@ static void test_threaded_dispatch(void **st) {
             float row[512];
             k_row_to_f32(&t.w, 5, row);
             assert_memory_equal(row, t.deq + 5 * cols, cols * 4);
-            if (QDT[d] != DT_Q4_K) { /* the same weight in chunked rows */
+            {
                 size_t bytes = (size_t)rows * (size_t)dtype_row_bytes(QDT[d], cols);
                 void *orig = malloc(bytes);
                 memcpy(orig, t.data, bytes);
-                assert_int_equal(quant_chunk_rows(QDT[d], t.data, rows, cols), 0);
-                t.w.layout = KW_CHUNKED;
-                k_matmul(pool, &t.w, x, n, y);
-                for (int i = 0; i < n * rows; i++) assert_true(fabsf(y[i] - yr[i]) <= 1e-4f * (1 + fabsf(yr[i])));
-                k_row_to_f32(&t.w, 5, row);
-                assert_memory_equal(row, t.deq + 5 * cols, cols * 4);
+                if (QDT[d] != DT_Q4_K) { /* the same weight in chunked rows (Q4_K has none) */
+                    assert_int_equal(quant_chunk_rows(QDT[d], t.data, rows, cols), 0);
+                    t.w.layout = KW_CHUNKED;
+                    k_matmul(pool, &t.w, x, n, y);
+                    for (int i = 0; i < n * rows; i++) assert_true(fabsf(y[i] - yr[i]) <= 1e-4f * (1 + fabsf(yr[i])));
+                    k_row_to_f32(&t.w, 5, row);
+                    assert_memory_equal(row, t.deq + 5 * cols, cols * 4);
+                }
                 /* and interleaved by 16: the first 32 of its rows (two groups), the
                  * pool splitting them on group boundaries */
                 memcpy(t.data, orig, bytes);
@@ -573,13 +611,17 @@ static void test_layout_policy(void **st) {
         assert_int_equal(k_layout_for(DT_Q4_0, 4096), want);
         assert_int_equal(k_layout_for(DT_Q8_0, 4096), want);
         assert_int_equal(k_layout_for(DT_Q8_0, 4104), KW_CHUNKED);
+        assert_int_equal(k_layout_for(DT_Q4_K, 4096), k_amx_on ? KW_GGUF : KW_X16);
+        assert_int_equal(k_layout_for(DT_Q4_K, 4104), KW_GGUF);
         assert_int_equal(k_layout_for(DT_BF16, 4096), KW_GGUF);
     }
     setenv("OMNIC_QX16", "1", 1);
     assert_int_equal(k_layout_for(DT_Q4_0, 48), KW_X16);
     assert_int_equal(k_layout_for(DT_Q4_0, 40), KW_CHUNKED);
+    assert_int_equal(k_layout_for(DT_Q4_K, 48), KW_X16);
     setenv("OMNIC_QX16", "0", 1);
     assert_int_equal(k_layout_for(DT_Q8_0, 48), KW_CHUNKED);
+    assert_int_equal(k_layout_for(DT_Q4_K, 48), KW_GGUF);
     unsetenv("OMNIC_QX16");
     if (kernels_force("avx512") != 0) kernels_force("scalar");
 }
