@@ -48,6 +48,13 @@ int kernels_force(const char *level);
  * Work is split across the pool by rows of W; each weight row is read once per
  * call whatever n is (the prefill path relies on this). */
 void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
+/* y[i] = k_matmul(w[i], x) for i < nw, weights of equal cols. With few rows
+ * (n < K_MULTI_MAX_N: decode) and weights of one type and row layout, all in one
+ * pool run (each thread its share of every weight's rows; quantized weights
+ * quantize x once): a decode step's q/k/v and gate/up projections cost one
+ * synchronisation each instead of three and two. Otherwise one k_matmul each. */
+#define K_MULTI_MAX_N 8
+void k_matmul_multi(omnic_pool *pool, int nw, const kweight *const *w, const float *x, int n, float *const *y);
 
 /* Convert n elements of row `row` of W to float32. */
 void k_row_to_f32(const kweight *w, int row, float *out);

@@ -63,3 +63,27 @@ void k_matmul(omnic_pool *pool, const kweight *w, const float *x, int n, float *
     mm_job j = {w, x, n, y, dp ? matmul_rows_avx512_bf16dp : k_matmul_rows};
     omnic_pool_run(pool, mm_worker, &j);
 }
+
+typedef struct { int nw, n; const kweight *const *w; const float *x; float *const *y; } mm_multi_job;
+
+static void mm_multi_worker(void *arg, int ith, int nth) {
+    mm_multi_job *j = arg;
+    for (int i = 0; i < j->nw; i++) {
+        int lo, hi;
+        omnic_split(j->w[i]->rows, 16, ith, nth, &lo, &hi);
+        if (lo < hi) k_matmul_rows(j->w[i], j->x, j->n, j->y[i], lo, hi);
+    }
+}
+
+void k_matmul_multi(omnic_pool *pool, int nw, const kweight *const *w, const float *x, int n, float *const *y) {
+    int same = nw > 0 && n > 0 && n < K_MULTI_MAX_N;
+    for (int i = 1; same && i < nw; i++) same = w[i]->dt == w[0]->dt && w[i]->layout == w[0]->layout && w[i]->cols == w[0]->cols;
+    if (same && dtype_is_block(w[0]->dt)) {
+        if (k_matmul_q_multi(pool, nw, w, x, n, y) == 0) return;
+    } else if (same) { /* few rows: no AMX / VDPBF16PS paths (their minimum n is >= K_MULTI_MAX_N) */
+        mm_multi_job j = {nw, n, w, x, y};
+        omnic_pool_run(pool, mm_multi_worker, &j);
+        return;
+    }
+    for (int i = 0; i < nw; i++) k_matmul(pool, w[i], x, n, y[i]);
+}

@@ -52,6 +52,9 @@ extern const qmm_level qmm_scalar, qmm_avx512;
 void qa_quantize32(const float *x, float *d, int8_t *q, int32_t *s);
 extern const qmm_level *k_qmm;
 void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float *y);
+/* k_matmul_multi's quantized case (same type, layout and cols; n < K_MULTI_MAX_N):
+ * returns 0, or -1 when it cannot run (nothing written). */
+int k_matmul_q_multi(omnic_pool *pool, int nw, const kweight *const *w, const float *x, int n, float *const *y);
 
 /* Intel AMX (matmul_amx.c). amx_available: the CPU, the OS and the process
  * permission allow AMX (probed once). k_amx_on: k_matmul_q sends products of

@@ -185,3 +185,37 @@ void k_matmul_q(omnic_pool *pool, const kweight *w, const float *x, int n, float
     else omnic_pool_run(pool, quant_worker, &j);
     omnic_pool_run(pool, qmm_worker, &j);
 }
+
+typedef struct {
+    const qmm_level *lv;
+    int nw, n;
+    const kweight *const *w;
+    float *const *y;
+    const void *xq;
+    size_t xs;
+} qmm_multi_job;
+
+static void qmm_multi_worker(void *arg, int ith, int nth) {
+    qmm_multi_job *j = arg;
+    for (int i = 0; i < j->nw; i++) {
+        int lo, hi;
+        omnic_split(j->w[i]->rows, 16, ith, nth, &lo, &hi);
+        if (lo < hi) j->lv->rows(j->w[i], j->xq, j->xs, j->n, j->y[i], lo, hi);
+    }
+}
+
+int k_matmul_q_multi(omnic_pool *pool, int nw, const kweight *const *w, const float *x, int n, float *const *y) {
+    const qmm_level *lv = k_qmm;
+    if (nw <= 0 || n <= 0 || n >= K_MULTI_MAX_N) return -1;
+    for (int i = 0; i < nw; i++)
+        if (w[i]->dt != w[0]->dt || w[i]->layout != w[0]->layout || w[i]->cols != w[0]->cols || w[i]->rows <= 0 ||
+            dtype_row_bytes(w[i]->dt, w[i]->cols) < 0 || w[i]->cols <= 0)
+            return -1;
+    size_t xs = (lv->act_bytes(w[0]) + 63) & ~(size_t)63; /* the same for every w[i] */
+    void *xq = get_buf(xs * (size_t)n);
+    if (!xq) return -1;
+    for (int t = 0; t < n; t++) lv->quantize_act(w[0], x + (size_t)t * w[0]->cols, (char *)xq + (size_t)t * xs);
+    qmm_multi_job j = {lv, nw, n, w, y, xq, xs};
+    omnic_pool_run(pool, qmm_multi_worker, &j);
+    return 0;
+}

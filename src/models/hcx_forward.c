@@ -217,9 +217,9 @@ static void forward_rows(omnic_ctx *c, const hcx_row *rows, const int32_t *ids, 
         const hcx_layer *L = &m->layers[l];
         /* attention block */
         for (int t = 0; t < n; t++) k_rmsnorm(c->xb + (size_t)t * D, c->x + (size_t)t * D, L->in_norm, D, I->rms_eps);
-        k_matmul(pool, &L->q, c->xb, n, c->q);
-        k_matmul(pool, &L->k, c->xb, n, c->k);
-        k_matmul(pool, &L->v, c->xb, n, c->v);
+        const kweight *qkv[3] = {&L->q, &L->k, &L->v};
+        float *qkv_y[3] = {c->q, c->k, c->v};
+        k_matmul_multi(pool, 3, qkv, c->xb, n, qkv_y);
         add_bias(c->q, L->bq, n, qd);
         add_bias(c->k, L->bk, n, kvd);
         add_bias(c->v, L->bv, n, kvd);
@@ -243,8 +243,9 @@ static void forward_rows(omnic_ctx *c, const hcx_row *rows, const int32_t *ids, 
         }
         /* MLP block */
         for (int t = 0; t < n; t++) k_rmsnorm(c->xb + (size_t)t * D, c->x + (size_t)t * D, L->pa_norm, D, I->rms_eps);
-        k_matmul(pool, &L->gate, c->xb, n, c->hb);
-        k_matmul(pool, &L->up, c->xb, n, c->hb2);
+        const kweight *gu[2] = {&L->gate, &L->up};
+        float *gu_y[2] = {c->hb, c->hb2};
+        k_matmul_multi(pool, 2, gu, c->xb, n, gu_y);
         add_bias(c->hb, L->bg, n, F);
         add_bias(c->hb2, L->bu, n, F);
         k_silu_mul(c->hb, c->hb2, n * F);

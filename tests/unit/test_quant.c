@@ -594,6 +594,63 @@ static void test_threaded_dispatch(void **st) {
     omnic_pool_free(pool);
 }
 
+/* k_matmul_multi (one pool run for several weights of the same input) gives
+ * exactly what one k_matmul per weight gives, at both levels: quantized weights
+ * in GGUF's and the interleaved layout, BF16, few rows (fused) and n = 8 (one
+ * k_matmul each), and a mix of types (never fused). */
+static void test_matmul_multi(void **st) {
+    (void)st;
+    omnic_pool *pool = omnic_pool_new(2);
+    assert_non_null(pool);
+    static const omnic_dtype dts[] = {DT_Q8_0, DT_Q4_0, DT_Q4_K, DT_BF16};
+    static const int rowss[3] = {48, 16, 32}, ns[] = {1, 3, 7, 8};
+    const int cols = 512;
+    for (int lvl = 0; lvl < 2; lvl++) {
+        if (lvl && !have_vnni()) break;
+        assert_int_equal(kernels_force(lvl ? "avx512" : "scalar"), 0);
+        for (int d = 0; d < 5; d++) /* d == 4: Q4_0, Q8_0, Q4_0 */
+            for (int x16 = 0; x16 < 2; x16++) {
+                if (x16 && (d == 3 || d == 4)) continue;
+                qw t[3];
+                const kweight *w[3];
+                for (int i = 0; i < 3; i++) {
+                    omnic_dtype dt = d < 4 ? dts[d] : i == 1 ? DT_Q8_0 : DT_Q4_0;
+                    t[i] = make_qw(dt, rowss[i], cols);
+                    if (x16) {
+                        assert_int_equal(quant_x16_rows(dt, t[i].data, rowss[i], cols), 0);
+                        t[i].w.layout = KW_X16;
+                    }
+                    w[i] = &t[i].w;
+                }
+                for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+                    int n = ns[k];
+                    float *x = rand_x((size_t)n * cols), *ya[3], *yb[3];
+                    for (int i = 0; i < 3; i++) {
+                        ya[i] = malloc((size_t)n * rowss[i] * 4);
+                        yb[i] = malloc((size_t)n * rowss[i] * 4);
+                        for (int e = 0; e < n * rowss[i]; e++) ya[i][e] = 777.f;
+                        k_matmul(pool, w[i], x, n, yb[i]);
+                    }
+                    k_matmul_multi(pool, 3, w, x, n, ya);
+                    for (int i = 0; i < 3; i++) {
+                        if (memcmp(ya[i], yb[i], (size_t)n * rowss[i] * 4))
+                            fail_msg("level %d types %d x16 %d n %d: weight %d differs from k_matmul", lvl, d, x16, n, i);
+                        free(ya[i]);
+                        free(yb[i]);
+                    }
+                    free(x);
+                }
+                for (int i = 0; i < 3; i++) {
+                    free(t[i].data);
+                    free(t[i].deq);
+                }
+            }
+    }
+    kernels_force("scalar");
+    kernels_init();
+    omnic_pool_free(pool);
+}
+
 /* The layout a loader asks for (k_layout_for): interleaved by 16 for Q8_0/Q4_0
  * where the VNNI kernels do the prefill (AVX-512 VNNI, no AMX) and the rows
  * make whole groups, chunked otherwise; other types keep GGUF's; OMNIC_QX16
@@ -635,6 +692,7 @@ int main(void) {
         cmocka_unit_test(test_avx512_vs_scalar),   cmocka_unit_test(test_act_same_values),
         cmocka_unit_test(test_threaded_dispatch),  cmocka_unit_test(test_chunk_layout),
         cmocka_unit_test(test_x16_layout),         cmocka_unit_test(test_layout_policy),
+        cmocka_unit_test(test_matmul_multi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
