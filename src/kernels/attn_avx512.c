@@ -6,8 +6,10 @@
  * horizontal reductions; the causal mask compares each lane's position), and the
  * output sums ot[c][lane] += V[k][c] * p[k][lane]. Register tiles of 8 keys (or
  * 8 head elements) x 32 lanes, every cached row read once per tile instead of
- * once per query. Tiles under 8 queries (decode) and heads over DMAX values go
- * to k_attn_rows. Only called when kernels_init picked the AVX-512 level. */
+ * once per query. Tiles under 8 queries (decode) take attn_few (keys in lanes)
+ * when the head is a multiple of 16 values; those and heads over DMAX values
+ * otherwise go to k_attn_rows. Only called when kernels_init picked the AVX-512
+ * level. */
 #include <math.h>
 #include <string.h>
 
@@ -143,7 +145,112 @@ static inline __attribute__((always_inline)) void attn_lanes(const k_attn_tile *
         for (int c = 0; c < d; c++) t->o[i][c] = ot[(size_t)c * L + i] * inv[i];
 }
 
+/* ---- few queries (decode): keys in lanes ----
+ * Per query and block of up to LB keys: 16 keys' dot products at a time (each
+ * key's d values as d / 16 vectors against the query's), their 16 partial-sum
+ * vectors folded into one vector of 16 scores by a tree of shuffles; the
+ * block's maximum and exp terms as vectors; then o += p V with the query's
+ * output held in registers. The keys and values of a block are fetched once
+ * for all the tile's queries. */
+#define FEW_DV (DMAX / 16)
+/* fold16's output lane l sums input slot FOLD_SLOT[l] (an involution): slot j
+ * is fed key FOLD_SLOT[j] so that lane l holds key l */
+static const int FOLD_SLOT[16] = {0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15};
+
+static inline __attribute__((always_inline)) __m512 fold16(const __m512 a[16]) {
+    __m512 c[8], e[4], f[2];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) /* halves of 256 bits */
+        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[i], a[i + 8], 0x44), _mm512_shuffle_f32x4(a[i], a[i + 8], 0xee));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) /* 128-bit quarters */
+        e[i] = _mm512_add_ps(_mm512_shuffle_f32x4(c[i], c[i + 4], 0x88), _mm512_shuffle_f32x4(c[i], c[i + 4], 0xdd));
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; i++) /* pairs */
+        f[i] = _mm512_add_ps(_mm512_shuffle_ps(e[i], e[i + 2], 0x44), _mm512_shuffle_ps(e[i], e[i + 2], 0xee));
+    return _mm512_add_ps(_mm512_shuffle_ps(f[0], f[1], 0x88), _mm512_shuffle_ps(f[0], f[1], 0xdd));
+}
+
+static inline __attribute__((always_inline)) void attn_few(const k_attn_tile *t, const k_kv_src *kv, int dv) {
+    _Alignas(64) float s[LB];
+    float mx[NQ_MIN], sum[NQ_MIN];
+    int nq = t->nq, top = 0;
+    for (int i = 0; i < nq; i++) {
+        mx[i] = -INFINITY, sum[i] = 0.f;
+        memset(t->o[i], 0, (size_t)dv * 16 * sizeof(float));
+        if (t->pos[i] > top) top = t->pos[i];
+    }
+    const __m512 scale = _mm512_set1_ps(t->scale);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int kb = kv->max_rows < LB ? kv->max_rows : LB;
+    for (int u0 = 0; u0 <= top; u0 += kb) {
+        int n = top + 1 - u0 < kb ? top + 1 - u0 : kb;
+        size_t ks, vs;
+        const float *K = kv->rows(kv->arg, 0, u0, n, &ks), *V = kv->rows(kv->arg, 1, u0, n, &vs);
+        for (int i = 0; i < nq; i++) {
+            int m = t->pos[i] + 1 - u0 < n ? t->pos[i] + 1 - u0 : n; /* keys this query sees */
+            if (m <= 0) continue;
+            __m512 qv[FEW_DV], bm = _mm512_set1_ps(-INFINITY);
+#pragma GCC unroll 16
+            for (int v = 0; v < FEW_DV; v++) qv[v] = v < dv ? _mm512_loadu_ps(t->q[i] + 16 * v) : _mm512_setzero_ps();
+            for (int k0 = 0; k0 < m; k0 += 16) {
+                __m512 a[16];
+#pragma GCC unroll 16
+                for (int j = 0; j < 16; j++) {
+                    int k = k0 + FOLD_SLOT[j];
+                    const float *kr = K + (size_t)(k < m ? k : m - 1) * ks; /* lanes past m are masked below */
+                    __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+#pragma GCC unroll 16
+                    for (int v = 1; v < dv; v++) acc = _mm512_fmadd_ps(qv[v], _mm512_loadu_ps(kr + 16 * v), acc);
+                    a[j] = acc;
+                }
+                __m512 sc = _mm512_mul_ps(scale, fold16(a));
+                _mm512_store_ps(s + k0, sc);
+                bm = _mm512_mask_max_ps(bm, _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32(m - k0)), bm, sc);
+            }
+            float bmx = _mm512_reduce_max_ps(bm);
+            float *o = t->o[i];
+            if (bmx > mx[i]) { /* a new maximum: rescale what was summed so far */
+                float r = expf(mx[i] - bmx); /* 0 on the first block */
+                sum[i] *= r;
+                for (int v = 0; v < dv; v++) _mm512_storeu_ps(o + 16 * v, _mm512_mul_ps(_mm512_loadu_ps(o + 16 * v), _mm512_set1_ps(r)));
+                mx[i] = bmx;
+            }
+            __m512 ls = _mm512_setzero_ps(), mv = _mm512_set1_ps(mx[i]);
+            for (int k0 = 0; k0 < m; k0 += 16) {
+                __mmask16 in = _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32(m - k0));
+                __m512 e = _mm512_maskz_mov_ps(in, exp512(_mm512_sub_ps(_mm512_load_ps(s + k0), mv)));
+                _mm512_store_ps(s + k0, e);
+                ls = _mm512_add_ps(ls, e);
+            }
+            sum[i] += _mm512_reduce_add_ps(ls);
+            __m512 ov[FEW_DV];
+#pragma GCC unroll 16
+            for (int v = 0; v < FEW_DV; v++) ov[v] = v < dv ? _mm512_loadu_ps(o + 16 * v) : _mm512_setzero_ps();
+            for (int k = 0; k < m; k++) {
+                const float *vr = V + (size_t)k * vs;
+                __m512 p = _mm512_set1_ps(s[k]);
+#pragma GCC unroll 16
+                for (int v = 0; v < dv; v++) ov[v] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vr + 16 * v), ov[v]);
+            }
+#pragma GCC unroll 16
+            for (int v = 0; v < dv; v++) _mm512_storeu_ps(o + 16 * v, ov[v]);
+        }
+    }
+    for (int i = 0; i < nq; i++) {
+        __m512 inv = _mm512_set1_ps(1.f / sum[i]);
+        for (int v = 0; v < dv; v++) _mm512_storeu_ps(t->o[i] + 16 * v, _mm512_mul_ps(_mm512_loadu_ps(t->o[i] + 16 * v), inv));
+    }
+}
+
 void k_attn_avx512(const k_attn_tile *t, const k_kv_src *kv) {
+    if (t->nq >= 1 && t->nq < NQ_MIN && t->d % 16 == 0 && t->d >= 16 && t->d <= DMAX && kv->max_rows >= 1) {
+        /* the head sizes of the HCX models get loops of fixed length */
+        if (t->d == 64) attn_few(t, kv, 4);
+        else if (t->d == 128) attn_few(t, kv, 8);
+        else attn_few(t, kv, t->d / 16);
+        return;
+    }
     if (t->nq < NQ_MIN || t->nq > L || t->d > DMAX || kv->max_rows < 1) {
         k_attn_rows(t, kv);
         return;

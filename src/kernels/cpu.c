@@ -74,8 +74,9 @@ int kernels_force(const char *name) {
         k_axpy = k_axpy_avx512;
         k_dot = k_dot_avx512;
         k_exp_sum = k_exp_sum_avx512;
-        /* prompt attention one query per lane unless OMNIC_ATTN=rows (the
-         * per-query loop, whose order matches the scalar level's) */
+        /* attention with queries (prompt) or keys (decode) in the lanes unless
+         * OMNIC_ATTN=rows (the per-query loop, whose order matches the scalar
+         * level's) */
         const char *at = getenv("OMNIC_ATTN");
         k_attn = at && strcmp(at, "rows") == 0 ? k_attn_rows : k_attn_avx512;
         level = "avx512";

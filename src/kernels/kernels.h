@@ -101,8 +101,9 @@ extern void (*k_attn)(const k_attn_tile *t, const k_kv_src *kv);
 /* The per-query version on the dispatched k_dot / k_axpy / k_exp_sum: online
  * softmax over blocks of keys (the scalar level's k_attn). */
 void k_attn_rows(const k_attn_tile *t, const k_kv_src *kv);
-/* AVX-512: tiles of 8 or more queries run with one query per vector lane
- * (attn_avx512.c), smaller ones as k_attn_rows. */
+/* AVX-512 (attn_avx512.c): tiles of 8 or more queries run with one query per
+ * vector lane, smaller ones (decode) with 16 keys per vector when d % 16 == 0,
+ * else as k_attn_rows. */
 void k_attn_avx512(const k_attn_tile *t, const k_kv_src *kv);
 
 /* The portable versions (the reference for tests). */
