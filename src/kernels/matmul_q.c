@@ -76,9 +76,8 @@ static float dot_q4_k(const kweight *w, int r, const qa_block *a, int nsb) {
     uint8_t blk[sizeof(blk_q4_k)];
     for (int b = 0; b < nsb; b++, a += 8) {
         qblk_gather(w->layout, w->data, sizeof blk * (size_t)nsb, r, b, nsb, sizeof blk, blk);
-        const uint8_t *q4 = blk;
-        float d = q_ld_f16(q4), dmin = q_ld_f16(q4 + 2);
-        const uint8_t *sc = q4 + 4, *q = q4 + 16;
+        float d = q_ld_f16(blk), dmin = q_ld_f16(blk + 2);
+        const uint8_t *sc = blk + 4, *q = blk + 16;
         for (int j = 0; j < 8; j++) {
             int c = j / 2, sh = (j & 1) * 4, s, m;
             q4k_scale_min(j, sc, &s, &m);

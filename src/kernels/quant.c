@@ -242,9 +242,7 @@ int quant_chunk_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
 
 int quant_x16_rows(omnic_dtype dt, void *data, int64_t rows, int cols) {
     if ((dt != DT_Q8_0 && dt != DT_Q4_0 && dt != DT_Q4_K) || dtype_row_bytes(dt, cols) < 0 || rows % QX16) return -1;
-    int k4 = dt == DT_Q4_K;
-    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : k4 ? (int)sizeof(blk_q4_k) : (int)sizeof(blk_q4_0);
-    int nb = cols / (k4 ? QK_K : 32);
+    int k4 = dt == DT_Q4_K, bs = dtype_block_bytes(dt), nb = cols / dtype_block_elems(dt);
     size_t rb = (size_t)nb * (size_t)bs, gb = QX16 * rb;
     uint8_t *tmp = malloc(gb ? gb : 1);
     if (!tmp) return -1;
@@ -270,20 +268,13 @@ int dequant_row_in(omnic_dtype dt, int lay, const void *data, int64_t row, float
     int64_t rb = dtype_row_bytes(dt, n);
     if (rb < 0 || row < 0) return -1;
     if (lay == KW_GGUF) return dequant_row(dt, (const uint8_t *)data + (size_t)row * (size_t)rb, y, n);
-    if (dt == DT_Q4_K && lay == KW_X16) {
-        uint8_t blk[sizeof(blk_q4_k)];
-        for (int b = 0; b < (int)(n / QK_K); b++, y += QK_K) {
-            qblk_gather(lay, data, (size_t)rb, row, b, (int)(n / QK_K), (int)sizeof blk, blk);
-            dequant_row(dt, blk, y, QK_K);
-        }
-        return 0;
-    }
-    if ((dt != DT_Q8_0 && dt != DT_Q4_0) || (lay != KW_CHUNKED && lay != KW_X16)) return -1;
-    int bs = dt == DT_Q8_0 ? (int)sizeof(blk_q8_0) : (int)sizeof(blk_q4_0), nb = (int)(n / 32);
-    uint8_t blk[sizeof(blk_q8_0)];
-    for (int b = 0; b < nb; b++, y += 32) {
+    int q80 = dt == DT_Q8_0 || dt == DT_Q4_0;
+    if (!(q80 && (lay == KW_CHUNKED || lay == KW_X16)) && !(dt == DT_Q4_K && lay == KW_X16)) return -1;
+    int be = dtype_block_elems(dt), bs = dtype_block_bytes(dt), nb = (int)(n / be);
+    uint8_t blk[sizeof(blk_q4_k)]; /* the largest of the three blocks */
+    for (int b = 0; b < nb; b++, y += be) {
         qblk_gather(lay, data, (size_t)rb, row, b, nb, bs, blk);
-        dequant_row(dt, blk, y, 32);
+        dequant_row(dt, blk, y, be);
     }
     return 0;
 }
